@@ -1,0 +1,144 @@
+// A real Runtime API server for tests, on 127.0.0.1 and a free port. It queues events, holds
+// GET next open until one exists (as Lambda does), and records every request it receives, so a
+// test can assert on exactly what a runtime sent. Not a mock of our client: any Runtime API
+// client can be pointed at it.
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+
+const FAR_DEADLINE_MS = 15 * 60 * 1000;
+const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:test-function';
+
+export async function startRuntimeApi({ prefix = '', headerCase = (name) => name } = {}) {
+  const queue = []; // events not yet handed out
+  const waitingNext = []; // GET next responses held open
+  const pending = new Map(); // requestId -> { resolve } of invoke()
+  const requests = [];
+  let initError = null;
+  const initErrorWaiters = [];
+  const requestWaiters = [];
+  const sockets = new Set();
+
+  const base = `${prefix}/2018-06-01/runtime`;
+
+  function handOut(res, item) {
+    const headers = {
+      [headerCase('Lambda-Runtime-Aws-Request-Id')]: item.requestId,
+      [headerCase('Lambda-Runtime-Deadline-Ms')]: String(item.deadlineMs),
+      [headerCase('Lambda-Runtime-Invoked-Function-Arn')]: item.arn,
+      ...item.headers,
+    };
+    if (item.contentType !== null) headers['Content-Type'] = item.contentType;
+    for (const [k, v] of Object.entries(headers)) if (v === undefined || v === null) delete headers[k];
+    res.writeHead(200, headers);
+    res.end(item.body);
+  }
+
+  function record(req, body, trailers) {
+    const entry = {
+      method: req.method,
+      path: req.url,
+      headers: req.headers,
+      body,
+      trailers,
+      at: process.hrtime.bigint(),
+    };
+    requests.push(entry);
+    for (const w of requestWaiters.splice(0)) w();
+    return entry;
+  }
+
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const entry = record(req, body, req.trailers);
+      const url = req.url;
+      if (req.method === 'GET' && url === `${base}/invocation/next`) {
+        const item = queue.shift();
+        if (item) handOut(res, item);
+        else waitingNext.push(res);
+        return;
+      }
+      if (req.method === 'POST' && url === `${base}/init/error`) {
+        initError = entry;
+        for (const w of initErrorWaiters.splice(0)) w(entry);
+        res.writeHead(202, { 'Content-Type': 'application/json' });
+        res.end('{"status":"OK"}');
+        return;
+      }
+      const m = req.method === 'POST' && url.startsWith(`${base}/invocation/`) &&
+        /^(.*)\/(response|error)$/.exec(url.slice(`${base}/invocation/`.length));
+      if (m) {
+        const id = decodeURIComponent(m[1]);
+        const waiter = pending.get(id);
+        if (!waiter) {
+          res.writeHead(400, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify({ errorMessage: `unknown request id ${id}`, errorType: 'InvalidRequestID' }));
+          return;
+        }
+        const reply = waiter.reply ?? { status: 202, body: '{"status":"OK"}' };
+        res.writeHead(reply.status, { 'Content-Type': 'application/json' });
+        res.end(reply.body);
+        if (reply.status < 300) pending.delete(id);
+        waiter.resolve({ kind: m[2], entry, status: reply.status });
+        return;
+      }
+      res.writeHead(404, { 'Content-Type': 'application/json' });
+      res.end('{"errorMessage":"not found","errorType":"NotFound"}');
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+
+  return {
+    port,
+    endpoint: `127.0.0.1:${port}${prefix}`,
+    requests,
+    server,
+    /**
+     * Queues one event. Resolves with `{ kind: 'response'|'error', entry, status }` when the
+     * runtime posts for it. `body` is sent as is (string/Buffer) or JSON-encoded otherwise.
+     * `reply` overrides the status/body the server answers the post with (e.g. a 413).
+     */
+    invoke(event, { requestId = randomUUID(), deadlineMs = Date.now() + FAR_DEADLINE_MS, arn = ARN,
+      headers = {}, contentType = 'application/json', reply } = {}) {
+      const body = typeof event === 'string' || Buffer.isBuffer(event) ? event : JSON.stringify(event);
+      const done = new Promise((resolve) => pending.set(requestId, { resolve, reply }));
+      const item = { requestId, deadlineMs, arn, headers, contentType, body };
+      const res = waitingNext.shift();
+      if (res) handOut(res, item);
+      else queue.push(item);
+      return done;
+    },
+    /** Resolves with the recorded init/error request once the runtime posts one. */
+    initError() {
+      return initError ? Promise.resolve(initError) : new Promise((r) => initErrorWaiters.push(r));
+    },
+    /** Resolves once a request matching `pred` has been recorded. */
+    async waitForRequest(pred) {
+      for (;;) {
+        const found = requests.find(pred);
+        if (found) return found;
+        await new Promise((r) => requestWaiters.push(r));
+      }
+    },
+    /** Number of GET next requests held open right now. */
+    get waitingNextCount() {
+      return waitingNext.length;
+    },
+    /** Closes every connection, including held GET next requests. */
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(resolve));
+    },
+    /** Closes the TCP connections currently open (to test reconnects), keeping the server. */
+    dropConnections() {
+      for (const s of sockets) s.destroy();
+    },
+  };
+}

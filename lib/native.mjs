@@ -1,0 +1,38 @@
+// Loads the native addon: the binary built in this checkout (`npm run build`) first, then the
+// per-platform package (`lambda-rapid-<platform>`, napi-rs convention). Kept tiny on purpose:
+// it runs on every cold start, so no `process.report` probing for musl (it costs milliseconds);
+// the gnu binary is tried first and musl only if it does not load.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+function candidates() {
+  const { platform, arch } = process;
+  const abis = platform === 'linux' ? ['gnu', 'musl'] : [''];
+  const names = abis.map((abi) => `${platform}-${arch}${abi ? `-${abi}` : ''}`);
+  return [
+    ...names.map((n) => `../lambda-rapid.${n}.node`),
+    ...names.map((n) => `lambda-rapid-${n}`),
+  ];
+}
+
+function load() {
+  const errors = [];
+  for (const id of candidates()) {
+    try {
+      return require(id);
+    } catch (e) {
+      errors.push(`${id}: ${e.message.split('\n')[0]}`);
+    }
+  }
+  const err = new Error(
+    `lambda-rapid: no native binary for ${process.platform}-${process.arch} could be loaded ` +
+      `(run \`npm run build\` in a checkout):\n  ${errors.join('\n  ')}`,
+  );
+  err.code = 'ERR_LAMBDA_RAPID_NATIVE';
+  throw err;
+}
+
+const native = load();
+export const { RuntimeClient } = native;
+export default native;

@@ -1,0 +1,225 @@
+//! The Runtime API client: one keep-alive connection (ureq's pool), TCP_NODELAY, no timeouts
+//! (GET next is held open by the Runtime API until an event exists), and every response body
+//! drained so that the connection goes back to the pool.
+
+use std::io::Read;
+
+use ureq::Agent;
+
+use crate::endpoint::base_url;
+use crate::error::{ErrorCode, RuntimeApiError};
+use crate::invocation::Invocation;
+
+/// Largest body we read from the Runtime API: Lambda's own payload limits are 6 MB (buffered)
+/// and 200 MB (streamed), so this only stops a runaway server.
+const MAX_BODY: u64 = 256 * 1024 * 1024;
+const API_VERSION: &str = "2018-06-01";
+
+pub struct RuntimeApiClient {
+    agent: Agent,
+    next_url: String,
+    init_error_url: String,
+    /// `.../runtime/invocation/`, to which `{id}/response` or `{id}/error` is appended.
+    invocation_url: String,
+}
+
+impl RuntimeApiClient {
+    pub fn new(endpoint: &str) -> Result<Self, RuntimeApiError> {
+        let base = base_url(endpoint)?;
+        let agent: Agent = Agent::config_builder()
+            // A 413 or 400 carries a body the caller needs; never turn it into a bare error.
+            .http_status_as_error(false)
+            .no_delay(true)
+            .max_idle_connections_per_host(2)
+            .user_agent("lambda-rapid/0.1")
+            .build()
+            .into();
+        Ok(RuntimeApiClient {
+            agent,
+            next_url: format!("{base}/{API_VERSION}/runtime/invocation/next"),
+            init_error_url: format!("{base}/{API_VERSION}/runtime/init/error"),
+            invocation_url: format!("{base}/{API_VERSION}/runtime/invocation/"),
+        })
+    }
+
+    /// GET next: blocks until the Runtime API has an event.
+    pub fn next_invocation(&self) -> Result<Invocation, RuntimeApiError> {
+        let mut response = self.agent.get(&self.next_url).call().map_err(transport_error)?;
+        let status = response.status().as_u16();
+        let body = read_body(response.body_mut())?;
+        if !(200..300).contains(&status) {
+            return Err(RuntimeApiError::status(
+                status,
+                "GET next",
+                String::from_utf8_lossy(&body).into_owned(),
+            ));
+        }
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)));
+        Invocation::from_parts(headers, body)
+    }
+
+    /// POST `/invocation/{id}/response`.
+    pub fn post_response(&self, request_id: &str, body: &[u8]) -> Result<(), RuntimeApiError> {
+        let url = self.invocation_path(request_id, "response");
+        let request = self.agent.post(&url).header("Content-Type", "application/json");
+        finish("POST response", request.send(body))
+    }
+
+    /// POST `/invocation/{id}/error` with the error type and, when given, the X-Ray cause.
+    pub fn post_error(
+        &self,
+        request_id: &str,
+        body: &[u8],
+        error_type: &str,
+        xray_cause: Option<&str>,
+    ) -> Result<(), RuntimeApiError> {
+        let url = self.invocation_path(request_id, "error");
+        let mut request = self
+            .agent
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .header("Lambda-Runtime-Function-Error-Type", header_safe(error_type));
+        if let Some(cause) = xray_cause {
+            request = request.header("Lambda-Runtime-Function-XRay-Error-Cause", ascii_json(cause));
+        }
+        finish("POST error", request.send(body))
+    }
+
+    /// POST `/runtime/init/error`.
+    pub fn post_init_error(&self, body: &[u8], error_type: &str) -> Result<(), RuntimeApiError> {
+        let request = self
+            .agent
+            .post(&self.init_error_url)
+            .header("Content-Type", "application/json")
+            .header("Lambda-Runtime-Function-Error-Type", header_safe(error_type));
+        finish("POST init/error", request.send(body))
+    }
+
+    fn invocation_path(&self, request_id: &str, what: &str) -> String {
+        let mut url = String::with_capacity(self.invocation_url.len() + request_id.len() + 10);
+        url.push_str(&self.invocation_url);
+        percent_encode_into(request_id, &mut url);
+        url.push('/');
+        url.push_str(what);
+        url
+    }
+}
+
+fn finish(
+    what: &str,
+    result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<(), RuntimeApiError> {
+    let mut response = result.map_err(transport_error)?;
+    let status = response.status().as_u16();
+    let body = read_body(response.body_mut())?;
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        Err(RuntimeApiError::status(
+            status,
+            what,
+            String::from_utf8_lossy(&body).into_owned(),
+        ))
+    }
+}
+
+/// Reads a whole body, chunked, sized or empty, so the connection can be reused.
+fn read_body(body: &mut ureq::Body) -> Result<Vec<u8>, RuntimeApiError> {
+    let mut out = Vec::new();
+    body.with_config()
+        .limit(MAX_BODY)
+        .reader()
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            RuntimeApiError::new(
+                ErrorCode::Protocol,
+                format!("reading the Runtime API's answer failed: {e}"),
+            )
+        })?;
+    Ok(out)
+}
+
+fn transport_error(e: ureq::Error) -> RuntimeApiError {
+    match e {
+        ureq::Error::Io(_)
+        | ureq::Error::ConnectionFailed
+        | ureq::Error::HostNotFound
+        | ureq::Error::Timeout(_) => RuntimeApiError::new(
+            ErrorCode::Unreachable,
+            format!("the Runtime API is unreachable: {e}"),
+        ),
+        other => RuntimeApiError::new(
+            ErrorCode::Protocol,
+            format!("talking to the Runtime API failed: {other}"),
+        ),
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters, so any request id is one
+/// path segment.
+pub fn percent_encode_into(s: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        }
+    }
+}
+
+/// A header value may hold only visible ASCII and spaces; an error type with anything else
+/// keeps its readable part.
+fn header_safe(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| if (' '..='~').contains(&c) { c } else { '?' })
+        .collect()
+}
+
+/// The X-Ray cause is JSON: escape non-ASCII as `\uXXXX` so it stays the same JSON and a valid
+/// header value; control characters can only appear escaped in JSON already.
+fn ascii_json(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if (' '..='~').contains(&c) {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_one_encoded_path_segment() {
+        let mut s = String::new();
+        percent_encode_into("a/b c?d#é", &mut s);
+        assert_eq!(s, "a%2Fb%20c%3Fd%23%C3%A9");
+    }
+
+    #[test]
+    fn xray_cause_is_kept_as_equivalent_ascii_json() {
+        let cause = "{\"m\":\"héllo 😀\"}";
+        let escaped = ascii_json(cause);
+        assert!(escaped.is_ascii());
+        assert_eq!(escaped, "{\"m\":\"h\\u00e9llo \\ud83d\\ude00\"}");
+    }
+
+    #[test]
+    fn header_safe_replaces_what_a_header_cannot_hold() {
+        assert_eq!(header_safe("Runtime.Error\n"), "Runtime.Error?");
+    }
+}
