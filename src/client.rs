@@ -1,6 +1,15 @@
 //! The Runtime API client: one keep-alive connection (ureq's pool), TCP_NODELAY, no timeouts
 //! (GET next is held open by the Runtime API until an event exists), and every response body
 //! drained so that the connection goes back to the pool.
+//!
+//! Retry policy: a request whose connection closes before any byte of an answer arrives is sent
+//! once more, on a new connection. That is the signature of a keep-alive connection the server
+//! closed while idle (Node's http server does so after 5 s, longer than many handlers run) in
+//! the instant between ureq's liveness probe and our write: the server never read the request.
+//! It holds for POSTs too: the Runtime API accepts one outcome per request id, so in the rare
+//! case where the server did read a POST before the connection died, the repeat is refused with a
+//! 4xx and nothing is applied twice, whereas not retrying would lose the outcome. Nothing else is
+//! retried: a refused connection, an HTTP status, or a break in the middle of an answer.
 
 use std::io::Read;
 
@@ -44,7 +53,7 @@ impl RuntimeApiClient {
 
     /// GET next: blocks until the Runtime API has an event.
     pub fn next_invocation(&self) -> Result<Invocation, RuntimeApiError> {
-        let mut response = self.agent.get(&self.next_url).call().map_err(transport_error)?;
+        let mut response = retry_if_closed_before_answer(|| self.agent.get(&self.next_url).call())?;
         let status = response.status().as_u16();
         let body = read_body(response.body_mut())?;
         if !(200..300).contains(&status) {
@@ -64,8 +73,15 @@ impl RuntimeApiClient {
     /// POST `/invocation/{id}/response`.
     pub fn post_response(&self, request_id: &str, body: &[u8]) -> Result<(), RuntimeApiError> {
         let url = self.invocation_path(request_id, "response");
-        let request = self.agent.post(&url).header("Content-Type", "application/json");
-        finish("POST response", request.send(body))
+        finish(
+            "POST response",
+            retry_if_closed_before_answer(|| {
+                self.agent
+                    .post(&url)
+                    .header("Content-Type", "application/json")
+                    .send(body)
+            }),
+        )
     }
 
     /// POST `/invocation/{id}/error` with the error type and, when given, the X-Ray cause.
@@ -77,25 +93,37 @@ impl RuntimeApiClient {
         xray_cause: Option<&str>,
     ) -> Result<(), RuntimeApiError> {
         let url = self.invocation_path(request_id, "error");
-        let mut request = self
-            .agent
-            .post(&url)
-            .header("Content-Type", "application/json")
-            .header("Lambda-Runtime-Function-Error-Type", header_safe(error_type));
-        if let Some(cause) = xray_cause {
-            request = request.header("Lambda-Runtime-Function-XRay-Error-Cause", ascii_json(cause));
-        }
-        finish("POST error", request.send(body))
+        let error_type = header_safe(error_type);
+        let xray_cause = xray_cause.map(ascii_json);
+        finish(
+            "POST error",
+            retry_if_closed_before_answer(|| {
+                let mut request = self
+                    .agent
+                    .post(&url)
+                    .header("Content-Type", "application/json")
+                    .header("Lambda-Runtime-Function-Error-Type", &error_type);
+                if let Some(cause) = &xray_cause {
+                    request = request.header("Lambda-Runtime-Function-XRay-Error-Cause", cause);
+                }
+                request.send(body)
+            }),
+        )
     }
 
     /// POST `/runtime/init/error`.
     pub fn post_init_error(&self, body: &[u8], error_type: &str) -> Result<(), RuntimeApiError> {
-        let request = self
-            .agent
-            .post(&self.init_error_url)
-            .header("Content-Type", "application/json")
-            .header("Lambda-Runtime-Function-Error-Type", header_safe(error_type));
-        finish("POST init/error", request.send(body))
+        let error_type = header_safe(error_type);
+        finish(
+            "POST init/error",
+            retry_if_closed_before_answer(|| {
+                self.agent
+                    .post(&self.init_error_url)
+                    .header("Content-Type", "application/json")
+                    .header("Lambda-Runtime-Function-Error-Type", &error_type)
+                    .send(body)
+            }),
+        )
     }
 
     fn invocation_path(&self, request_id: &str, what: &str) -> String {
@@ -108,11 +136,28 @@ impl RuntimeApiClient {
     }
 }
 
-fn finish(
-    what: &str,
-    result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-) -> Result<(), RuntimeApiError> {
-    let mut response = result.map_err(transport_error)?;
+type Answer = ureq::http::Response<ureq::Body>;
+
+/// Sends a request (built afresh by `send`), and once more if its connection closed before an
+/// answer began (see the retry policy at the top of this file).
+fn retry_if_closed_before_answer(
+    send: impl Fn() -> Result<Answer, ureq::Error>,
+) -> Result<Answer, RuntimeApiError> {
+    match send() {
+        Err(e) if closed_before_answer(&e) => send().map_err(transport_error),
+        result => result.map_err(transport_error),
+    }
+}
+
+/// ureq reports a peer that closed before the status line as `UnexpectedEof`, and a write to or
+/// read from a connection the peer already dropped as a reset, abort or broken pipe.
+fn closed_before_answer(e: &ureq::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    matches!(e, ureq::Error::Io(io) if matches!(io.kind(), UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe))
+}
+
+fn finish(what: &str, result: Result<Answer, RuntimeApiError>) -> Result<(), RuntimeApiError> {
+    let mut response = result?;
     let status = response.status().as_u16();
     let body = read_body(response.body_mut())?;
     if (200..300).contains(&status) {
@@ -198,6 +243,9 @@ fn ascii_json(value: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod wire_tests;
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,701 @@
+//! The client against a real HTTP/1.1 server on 127.0.0.1 (a std `TcpListener`, no HTTP library
+//! between us and the bytes), so that framing, header case, keep-alive and connection drops are
+//! exactly what a test writes, not what a server library would choose to send.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use super::RuntimeApiClient;
+use crate::error::ErrorCode;
+
+const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:f";
+const DEADLINE: &str = "1700000000000";
+
+/// One request as the server read it off the wire.
+#[derive(Debug, Clone)]
+struct Seen {
+    /// Index of the TCP connection it came on (0 = first accepted).
+    connection: usize,
+    method: String,
+    path: String,
+    /// Names lowercased, in arrival order.
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the server does with a request.
+enum Answer {
+    /// Writes these exact bytes (status line, headers, body) and keeps the connection open.
+    Raw(Vec<u8>),
+    /// Writes these bytes, then closes the connection (without a `Connection: close` header).
+    RawThenClose(Vec<u8>),
+    /// Closes the connection without answering: a keep-alive connection the server dropped.
+    Close,
+}
+
+type Handler = dyn Fn(&Seen, usize) -> Answer + Send + Sync;
+
+struct Server {
+    endpoint: String,
+    accepted: Arc<AtomicUsize>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Server {
+    /// Starts a server on a free port; `handler` gets each request and its index over all
+    /// connections. Threads end with the test process (they block on accept/read).
+    fn start(handler: impl Fn(&Seen, usize) -> Answer + Send + Sync + 'static) -> Server {
+        Server::start_with_prefix("", handler)
+    }
+
+    fn start_with_prefix(
+        prefix: &str,
+        handler: impl Fn(&Seen, usize) -> Answer + Send + Sync + 'static,
+    ) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local addr").port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let handler: Arc<Handler> = Arc::new(handler);
+        {
+            let accepted = accepted.clone();
+            let seen = seen.clone();
+            thread::spawn(move || {
+                for stream in listener.incoming() {
+                    let Ok(stream) = stream else { return };
+                    let connection = accepted.fetch_add(1, Ordering::SeqCst);
+                    let seen = seen.clone();
+                    let handler = handler.clone();
+                    thread::spawn(move || serve(stream, connection, &seen, &*handler));
+                }
+            });
+        }
+        Server {
+            endpoint: format!("127.0.0.1:{port}{prefix}"),
+            accepted,
+            seen,
+        }
+    }
+
+    fn client(&self) -> RuntimeApiClient {
+        RuntimeApiClient::new(&self.endpoint).expect("valid endpoint")
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().expect("lock").clone()
+    }
+}
+
+fn serve(stream: TcpStream, connection: usize, seen: &Mutex<Vec<Seen>>, handler: &Handler) {
+    let mut writer = stream.try_clone().expect("clone stream");
+    let mut reader = BufReader::new(stream);
+    loop {
+        let Some(request) = read_request(&mut reader, connection) else {
+            return;
+        };
+        let index = {
+            let mut all = seen.lock().expect("lock");
+            all.push(request.clone());
+            all.len() - 1
+        };
+        match handler(&request, index) {
+            Answer::Raw(bytes) => {
+                if writer.write_all(&bytes).is_err() {
+                    return;
+                }
+            }
+            Answer::RawThenClose(bytes) => {
+                let _ = writer.write_all(&bytes);
+                let _ = writer.shutdown(std::net::Shutdown::Both);
+                return;
+            }
+            Answer::Close => {
+                let _ = writer.shutdown(std::net::Shutdown::Both);
+                return;
+            }
+        }
+    }
+}
+
+/// Reads one request (sized or chunked body); `None` when the client closed the connection.
+fn read_request(reader: &mut BufReader<TcpStream>, connection: usize) -> Option<Seen> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let path = parts.next()?.to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        let (name, value) = h.split_once(':')?;
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+    }
+    let find = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let mut body = Vec::new();
+    if let Some(len) = find("content-length") {
+        body.resize(len.parse().ok()?, 0);
+        reader.read_exact(&mut body).ok()?;
+    } else if find("transfer-encoding").is_some_and(|te| te.eq_ignore_ascii_case("chunked")) {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size).ok()?;
+            let size = usize::from_str_radix(size.trim(), 16).ok()?;
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk).ok()?;
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    }
+    Some(Seen {
+        connection,
+        method,
+        path,
+        headers,
+        body,
+    })
+}
+
+/// A complete HTTP/1.1 answer with a Content-Length.
+fn sized(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut out = format!("HTTP/1.1 {status}\r\n");
+    for (n, v) in headers {
+        out.push_str(&format!("{n}: {v}\r\n"));
+    }
+    out.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let mut out = out.into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+fn accepted_202() -> Vec<u8> {
+    sized(
+        "202 Accepted",
+        &[("Content-Type", "application/json")],
+        b"{\"status\":\"OK\"}",
+    )
+}
+
+/// An invocation with the three required headers spelled as AWS does.
+fn event(id: &str, body: &[u8]) -> Vec<u8> {
+    sized(
+        "200 OK",
+        &[
+            ("Content-Type", "application/json"),
+            ("Lambda-Runtime-Aws-Request-Id", id),
+            ("Lambda-Runtime-Deadline-Ms", DEADLINE),
+            ("Lambda-Runtime-Invoked-Function-Arn", ARN),
+        ],
+        body,
+    )
+}
+
+/// A Runtime API that hands out events `id-0`, `id-1`, ... and accepts every POST.
+fn lambda_like(seen: &Seen, index: usize) -> Answer {
+    if seen.method == "GET" {
+        Answer::Raw(event(&format!("id-{index}"), b"{\"n\":1}"))
+    } else {
+        Answer::Raw(accepted_202())
+    }
+}
+
+#[test]
+fn next_reads_every_header_and_the_body() {
+    let server = Server::start(|_, _| {
+        Answer::Raw(sized(
+            "200 OK",
+            &[
+                ("Content-Type", "application/json"),
+                (
+                    "Lambda-Runtime-Aws-Request-Id",
+                    "8476a536-e9f4-11e8-9739-2dfe598c3fcd",
+                ),
+                ("Lambda-Runtime-Deadline-Ms", "1542409706888"),
+                ("Lambda-Runtime-Invoked-Function-Arn", ARN),
+                (
+                    "Lambda-Runtime-Trace-Id",
+                    "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Sampled=1",
+                ),
+                ("Lambda-Runtime-Client-Context", "{\"custom\":{\"k\":\"v\"}}"),
+                ("Lambda-Runtime-Cognito-Identity", "{\"cognitoIdentityId\":\"x\"}"),
+                ("Lambda-Runtime-Aws-Tenant-Id", "tenant-1"),
+            ],
+            b"{\"hello\":\"world\"}",
+        ))
+    });
+    let inv = server.client().next_invocation().expect("an invocation");
+    assert_eq!(inv.request_id, "8476a536-e9f4-11e8-9739-2dfe598c3fcd");
+    assert_eq!(inv.deadline_ms, 1_542_409_706_888);
+    assert_eq!(inv.invoked_function_arn, ARN);
+    assert_eq!(
+        inv.trace_id.as_deref(),
+        Some("Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Sampled=1")
+    );
+    assert_eq!(inv.client_context.as_deref(), Some("{\"custom\":{\"k\":\"v\"}}"));
+    assert_eq!(
+        inv.cognito_identity.as_deref(),
+        Some("{\"cognitoIdentityId\":\"x\"}")
+    );
+    assert_eq!(inv.tenant_id.as_deref(), Some("tenant-1"));
+    assert_eq!(inv.body, "{\"hello\":\"world\"}");
+    let seen = server.seen();
+    assert_eq!(seen[0].method, "GET");
+    assert_eq!(seen[0].path, "/2018-06-01/runtime/invocation/next");
+}
+
+#[test]
+fn header_names_are_matched_in_any_case() {
+    for spelling in [str::to_ascii_lowercase, str::to_ascii_uppercase] {
+        let server = Server::start(move |_, _| {
+            let names = [
+                "Lambda-Runtime-Aws-Request-Id",
+                "Lambda-Runtime-Deadline-Ms",
+                "Lambda-Runtime-Invoked-Function-Arn",
+                "Lambda-Runtime-Trace-Id",
+            ]
+            .map(spelling);
+            Answer::Raw(sized(
+                "200 OK",
+                &[
+                    (names[0].as_str(), "id-case"),
+                    (names[1].as_str(), DEADLINE),
+                    (names[2].as_str(), ARN),
+                    (names[3].as_str(), "Root=1-abc"),
+                ],
+                b"{}",
+            ))
+        });
+        let inv = server.client().next_invocation().expect("an invocation");
+        assert_eq!(inv.request_id, "id-case");
+        assert_eq!(inv.deadline_ms, 1_700_000_000_000);
+        assert_eq!(inv.invoked_function_arn, ARN);
+        assert_eq!(inv.trace_id.as_deref(), Some("Root=1-abc"));
+    }
+}
+
+#[test]
+fn an_event_without_content_type_is_read() {
+    let server = Server::start(|_, _| {
+        Answer::Raw(sized(
+            "200 OK",
+            &[
+                ("Lambda-Runtime-Aws-Request-Id", "no-ct"),
+                ("Lambda-Runtime-Deadline-Ms", DEADLINE),
+                ("Lambda-Runtime-Invoked-Function-Arn", ARN),
+            ],
+            b"[1,2,3]",
+        ))
+    });
+    let inv = server.client().next_invocation().expect("an invocation");
+    assert_eq!(inv.request_id, "no-ct");
+    assert_eq!(inv.body, "[1,2,3]");
+}
+
+#[test]
+fn a_chunked_event_is_reassembled_and_the_connection_reused() {
+    let server = Server::start(|seen, _| {
+        if seen.method == "POST" {
+            return Answer::Raw(accepted_202());
+        }
+        let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\
+                    Lambda-Runtime-Aws-Request-Id: chunky\r\n\
+                    Lambda-Runtime-Deadline-Ms: 1700000000000\r\n\
+                    Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:1:function:f\r\n\r\n";
+        let chunks = "3\r\n{\"a\r\n5\r\n\":\"b\"\r\nC\r\n,\"c\":\"\u{e9}\u{e9}\"}\r\n0\r\n\r\n";
+        Answer::Raw(format!("{head}{chunks}").into_bytes())
+    });
+    let client = server.client();
+    for _ in 0..2 {
+        let inv = client.next_invocation().expect("an invocation");
+        assert_eq!(inv.request_id, "chunky");
+        assert_eq!(inv.body, "{\"a\":\"b\",\"c\":\"\u{e9}\u{e9}\"}");
+        client.post_response(&inv.request_id, b"null").expect("posted");
+    }
+    assert_eq!(server.accepted(), 1, "the chunked body was drained to its end");
+}
+
+#[test]
+fn an_empty_event_body_is_an_empty_string() {
+    let server = Server::start(|seen, _| {
+        if seen.method == "POST" {
+            Answer::Raw(accepted_202())
+        } else {
+            Answer::Raw(event("empty", b""))
+        }
+    });
+    let client = server.client();
+    let inv = client.next_invocation().expect("an invocation");
+    assert_eq!(inv.body, "");
+    client
+        .post_response("empty", b"")
+        .expect("an empty response is posted");
+    let post = &server.seen()[1];
+    assert_eq!(post.header("content-length"), Some("0"));
+    assert_eq!(post.body, b"");
+    assert_eq!(server.accepted(), 1);
+}
+
+#[test]
+fn an_event_delimited_by_the_server_closing_is_read_to_the_end() {
+    let server = Server::start(|seen, _| {
+        if seen.method == "POST" {
+            return Answer::Raw(accepted_202());
+        }
+        Answer::RawThenClose(
+            b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: eof\r\n\
+              Lambda-Runtime-Deadline-Ms: 1700000000000\r\n\
+              Lambda-Runtime-Invoked-Function-Arn: arn\r\n\r\n{\"until\":\"close\"}"
+                .to_vec(),
+        )
+    });
+    let client = server.client();
+    let inv = client.next_invocation().expect("an invocation");
+    assert_eq!(inv.body, "{\"until\":\"close\"}");
+    client
+        .post_response("eof", b"1")
+        .expect("posted on a new connection");
+    assert_eq!(server.accepted(), 2);
+}
+
+#[test]
+fn every_call_uses_the_endpoint_path_prefix() {
+    let server = Server::start_with_prefix("/.rt", lambda_like);
+    let client = server.client();
+    let inv = client.next_invocation().expect("an invocation");
+    client.post_response(&inv.request_id, b"{}").expect("response");
+    client
+        .post_error("id-x", b"{}", "Runtime.Error", None)
+        .expect("error");
+    client
+        .post_init_error(b"{}", "Runtime.Error")
+        .expect("init error");
+    let paths: Vec<String> = server.seen().into_iter().map(|s| s.path).collect();
+    assert_eq!(
+        paths,
+        [
+            "/.rt/2018-06-01/runtime/invocation/next",
+            "/.rt/2018-06-01/runtime/invocation/id-0/response",
+            "/.rt/2018-06-01/runtime/invocation/id-x/error",
+            "/.rt/2018-06-01/runtime/init/error",
+        ]
+    );
+}
+
+#[test]
+fn request_ids_are_percent_encoded_in_paths() {
+    let server = Server::start(lambda_like);
+    let client = server.client();
+    client.post_response("a/b c?d#e%f", b"{}").expect("response");
+    client
+        .post_error("\u{e9}t\u{e9}", b"{}", "E", None)
+        .expect("error");
+    let seen = server.seen();
+    assert_eq!(
+        seen[0].path,
+        "/2018-06-01/runtime/invocation/a%2Fb%20c%3Fd%23e%25f/response"
+    );
+    assert_eq!(seen[1].path, "/2018-06-01/runtime/invocation/%C3%A9t%C3%A9/error");
+}
+
+#[test]
+fn post_response_sends_the_body_as_json() {
+    let server = Server::start(lambda_like);
+    let body: Vec<u8> = (0..=255u8).cycle().take(6 * 1024 * 1024).collect();
+    server
+        .client()
+        .post_response("big", &body)
+        .expect("a 6 MiB response is posted");
+    let post = &server.seen()[0];
+    assert_eq!(post.method, "POST");
+    assert_eq!(post.header("content-type"), Some("application/json"));
+    assert_eq!(post.header("content-length"), Some("6291456"));
+    assert!(post.body == body, "the body arrives byte for byte");
+}
+
+#[test]
+fn post_error_sends_the_error_type_and_the_xray_cause() {
+    let server = Server::start(lambda_like);
+    let client = server.client();
+    let body = br#"{"errorType":"TypeError","errorMessage":"x"}"#;
+    client
+        .post_error(
+            "id-1",
+            body,
+            "TypeError",
+            Some("{\"exceptions\":[{\"message\":\"\u{e9}\"}]}"),
+        )
+        .expect("error posted");
+    client
+        .post_error("id-2", body, "Runtime.Bad\nType", None)
+        .expect("error posted");
+    let seen = server.seen();
+    assert_eq!(seen[0].path, "/2018-06-01/runtime/invocation/id-1/error");
+    assert_eq!(seen[0].body, body);
+    assert_eq!(seen[0].header("content-type"), Some("application/json"));
+    assert_eq!(
+        seen[0].header("lambda-runtime-function-error-type"),
+        Some("TypeError")
+    );
+    assert_eq!(
+        seen[0].header("lambda-runtime-function-xray-error-cause"),
+        Some("{\"exceptions\":[{\"message\":\"\\u00e9\"}]}")
+    );
+    assert_eq!(
+        seen[1].header("lambda-runtime-function-error-type"),
+        Some("Runtime.Bad?Type")
+    );
+    assert_eq!(seen[1].header("lambda-runtime-function-xray-error-cause"), None);
+}
+
+#[test]
+fn post_init_error_sends_the_error_type() {
+    let server = Server::start(lambda_like);
+    let body = br#"{"errorType":"Runtime.ImportModuleError","errorMessage":"x"}"#;
+    server
+        .client()
+        .post_init_error(body, "Runtime.ImportModuleError")
+        .expect("posted");
+    let post = &server.seen()[0];
+    assert_eq!(post.method, "POST");
+    assert_eq!(post.path, "/2018-06-01/runtime/init/error");
+    assert_eq!(post.body, body);
+    assert_eq!(post.header("content-type"), Some("application/json"));
+    assert_eq!(
+        post.header("lambda-runtime-function-error-type"),
+        Some("Runtime.ImportModuleError")
+    );
+}
+
+#[test]
+fn one_connection_serves_every_call() {
+    let server = Server::start(lambda_like);
+    let client = server.client();
+    for _ in 0..3 {
+        let inv = client.next_invocation().expect("an invocation");
+        client.post_response(&inv.request_id, b"{}").expect("response");
+    }
+    let inv = client.next_invocation().expect("an invocation");
+    client
+        .post_error(&inv.request_id, b"{}", "E", Some("{}"))
+        .expect("error");
+    client.post_init_error(b"{}", "E").expect("init error");
+    assert_eq!(server.seen().len(), 9);
+    assert_eq!(
+        server.accepted(),
+        1,
+        "keep-alive: one TCP connection for all calls"
+    );
+    let seen = server.seen();
+    assert!(seen.iter().all(|s| s.connection == 0));
+    assert!(seen.iter().all(|s| s.header("connection") != Some("close")));
+}
+
+#[test]
+fn a_connection_closed_after_an_answer_is_replaced() {
+    // The server answers, then closes without saying `Connection: close`.
+    let server = Server::start(|seen, index| {
+        let answer = lambda_like(seen, index);
+        match answer {
+            Answer::Raw(bytes) => Answer::RawThenClose(bytes),
+            other => other,
+        }
+    });
+    let client = server.client();
+    let inv = client.next_invocation().expect("an invocation");
+    // Let the FIN arrive, as it would during a handler's run.
+    thread::sleep(std::time::Duration::from_millis(50));
+    client
+        .post_response(&inv.request_id, b"{}")
+        .expect("response on a new connection");
+    // No pause here: the request may go out before the FIN arrives (the retry covers that).
+    client.next_invocation().expect("next on a new connection");
+    assert_eq!(server.accepted(), 3);
+}
+
+/// The idle-close race: the server drops the kept-alive connection as our request arrives,
+/// without reading or answering it. The request must be sent again on a new connection.
+fn dropped_once_on_the_second_request() -> Server {
+    Server::start(|seen, index| {
+        if index == 1 {
+            Answer::Close
+        } else {
+            lambda_like(seen, index)
+        }
+    })
+}
+
+#[test]
+fn next_is_retried_when_the_kept_alive_connection_was_dropped() {
+    let server = dropped_once_on_the_second_request();
+    let client = server.client();
+    client.post_response("warm-up", b"{}").expect("response");
+    let inv = client
+        .next_invocation()
+        .expect("next succeeds on a new connection");
+    assert_eq!(inv.request_id, "id-2");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 3);
+    assert_eq!((seen[1].connection, seen[2].connection), (0, 1));
+    assert_eq!(server.accepted(), 2);
+}
+
+#[test]
+fn a_post_is_retried_when_the_kept_alive_connection_was_dropped() {
+    let server = dropped_once_on_the_second_request();
+    let client = server.client();
+    let inv = client.next_invocation().expect("an invocation");
+    client
+        .post_error(&inv.request_id, b"{\"errorType\":\"E\"}", "E", Some("{}"))
+        .expect("error posted on a new connection");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[2].connection, 1);
+    assert_eq!(seen[2].path, seen[1].path);
+    assert_eq!(seen[2].body, b"{\"errorType\":\"E\"}");
+    assert_eq!(seen[2].header("lambda-runtime-function-error-type"), Some("E"));
+    assert_eq!(
+        seen[2].header("lambda-runtime-function-xray-error-cause"),
+        Some("{}")
+    );
+}
+
+#[test]
+fn a_server_that_never_answers_fails_after_one_retry() {
+    let server = Server::start(|_, _| Answer::Close);
+    let err = server.client().post_response("id", b"{}").unwrap_err();
+    assert_eq!(err.code, ErrorCode::Unreachable, "{err}");
+    assert_eq!(server.seen().len(), 2, "one attempt and one retry, no more");
+    let err = server.client().next_invocation().unwrap_err();
+    assert_eq!(err.code, ErrorCode::Unreachable, "{err}");
+}
+
+#[test]
+fn non_2xx_answers_carry_status_and_body_and_keep_the_connection() {
+    let answers: [(&str, &str); 4] = [
+        (
+            "413 Request Entity Too Large",
+            r#"{"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).","errorType":"RequestEntityTooLarge"}"#,
+        ),
+        (
+            "400 Bad Request",
+            r#"{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}"#,
+        ),
+        (
+            "403 Forbidden",
+            r#"{"errorMessage":"Invalid state transition","errorType":"InvalidStateTransition"}"#,
+        ),
+        (
+            "500 Internal Server Error",
+            r#"{"errorMessage":"Container error","errorType":"ContainerError"}"#,
+        ),
+    ];
+    let server = Server::start(move |_, index| {
+        let (status, body) = answers[index % 4];
+        Answer::Raw(sized(
+            status,
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        ))
+    });
+    let client = server.client();
+    let results = [
+        client.post_response("id", b"{}").unwrap_err(),
+        client.post_error("id", b"{}", "E", None).unwrap_err(),
+        client.post_init_error(b"{}", "E").unwrap_err(),
+        client.next_invocation().unwrap_err(),
+    ];
+    for (err, (status, body)) in results.iter().zip(answers) {
+        assert_eq!(err.code, ErrorCode::Status);
+        assert_eq!(err.status.map(|s| s.to_string()), Some(status[..3].to_string()));
+        assert_eq!(err.body.as_deref(), Some(body));
+        assert!(err.message.contains(&status[..3]), "{}", err.message);
+        assert!(err.message.contains(body), "{}", err.message);
+    }
+    assert_eq!(
+        server.accepted(),
+        1,
+        "error bodies are drained, the connection reused"
+    );
+}
+
+#[test]
+fn an_invalid_invocation_names_its_request_id_and_keeps_the_connection() {
+    let server = Server::start(|seen, index| match (seen.method.as_str(), index) {
+        ("GET", 0) => Answer::Raw(sized(
+            "200 OK",
+            &[
+                ("Lambda-Runtime-Aws-Request-Id", "bad-deadline"),
+                ("Lambda-Runtime-Deadline-Ms", "1700000000"),
+                ("Lambda-Runtime-Invoked-Function-Arn", ARN),
+            ],
+            b"{\"dropped\":true}",
+        )),
+        _ => lambda_like(seen, index),
+    });
+    let client = server.client();
+    let err = client.next_invocation().unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInvocation);
+    assert_eq!(err.request_id.as_deref(), Some("bad-deadline"));
+    assert!(err.message.contains("1700000000"), "{}", err.message);
+    client
+        .post_error("bad-deadline", b"{}", "Runtime.InvalidInvocation", None)
+        .expect("error posted");
+    client.next_invocation().expect("the next invocation is fine");
+    assert_eq!(server.accepted(), 1);
+}
+
+#[test]
+fn an_unreachable_endpoint_fails_fast_with_its_code() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let client = RuntimeApiClient::new(&format!("127.0.0.1:{port}")).expect("valid endpoint");
+    for err in [
+        client.next_invocation().unwrap_err(),
+        client.post_response("id", b"{}").unwrap_err(),
+        client.post_init_error(b"{}", "E").unwrap_err(),
+    ] {
+        assert_eq!(err.code, ErrorCode::Unreachable, "{err}");
+        assert!(err.message.contains("unreachable"), "{}", err.message);
+    }
+}
+
+#[test]
+fn next_waits_as_long_as_the_api_holds_it() {
+    // No timeout: the Runtime API answers GET next only when an event exists.
+    let server = Server::start(|seen, index| {
+        if seen.method == "GET" {
+            thread::sleep(std::time::Duration::from_millis(1500));
+        }
+        lambda_like(seen, index)
+    });
+    let started = std::time::Instant::now();
+    let inv = server.client().next_invocation().expect("an invocation, late");
+    assert_eq!(inv.request_id, "id-0");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1500));
+}
