@@ -17,6 +17,8 @@ use client::RuntimeApiClient;
 use error::RuntimeApiError;
 use invocation::Invocation;
 
+// ===== RuntimeClient (issue 2, the Runtime API client): src/client.rs, src/invocation.rs =====
+
 /// An invocation as JS sees it. `body` is the event's text, ready for `JSON.parse`.
 #[napi(object, js_name = "Invocation")]
 pub struct BindingInvocation {
@@ -65,6 +67,7 @@ fn to_js_error(env: &Env, e: RuntimeApiError) -> Error {
 }
 
 /// A response or error body from JS: a string or a Buffer, read in place on the worker thread.
+/// napi's .d.ts generator does not see through type aliases: each use says `string | Buffer`.
 pub type BindingBody = Either<String, Buffer>;
 
 fn body_bytes(body: &BindingBody) -> &[u8] {
@@ -187,13 +190,21 @@ impl RuntimeClient {
 
     /// POST an invocation's response.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn respond(&self, request_id: String, body: BindingBody) -> AsyncTask<RuntimeApiTask> {
+    pub fn respond(
+        &self,
+        request_id: String,
+        #[napi(ts_arg_type = "string | Buffer")] body: BindingBody,
+    ) -> AsyncTask<RuntimeApiTask> {
         self.task(Call::Respond { request_id, body })
     }
 
     /// POST an invocation's response, then GET the next invocation, in one worker-thread hop.
     #[napi(ts_return_type = "Promise<Invocation>")]
-    pub fn respond_then_next(&self, request_id: String, body: BindingBody) -> AsyncTask<RuntimeApiTask> {
+    pub fn respond_then_next(
+        &self,
+        request_id: String,
+        #[napi(ts_arg_type = "string | Buffer")] body: BindingBody,
+    ) -> AsyncTask<RuntimeApiTask> {
         self.task(Call::RespondThenNext { request_id, body })
     }
 
@@ -202,7 +213,7 @@ impl RuntimeClient {
     pub fn fail(
         &self,
         request_id: String,
-        error_body: BindingBody,
+        #[napi(ts_arg_type = "string | Buffer")] error_body: BindingBody,
         error_type: String,
         xray_cause: Option<String>,
     ) -> AsyncTask<RuntimeApiTask> {
@@ -216,7 +227,11 @@ impl RuntimeClient {
 
     /// POST an initialisation error.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn init_error(&self, error_body: BindingBody, error_type: String) -> AsyncTask<RuntimeApiTask> {
+    pub fn init_error(
+        &self,
+        #[napi(ts_arg_type = "string | Buffer")] error_body: BindingBody,
+        error_type: String,
+    ) -> AsyncTask<RuntimeApiTask> {
         self.task(Call::InitError {
             body: error_body,
             error_type,
@@ -229,7 +244,7 @@ impl RuntimeClient {
         &self,
         env: Env,
         request_id: String,
-        error_body: BindingBody,
+        #[napi(ts_arg_type = "string | Buffer")] error_body: BindingBody,
         error_type: String,
         xray_cause: Option<String>,
     ) -> Result<()> {
@@ -246,7 +261,12 @@ impl RuntimeClient {
 
     /// `initError`, on the JS thread.
     #[napi]
-    pub fn init_error_sync(&self, env: Env, error_body: BindingBody, error_type: String) -> Result<()> {
+    pub fn init_error_sync(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string | Buffer")] error_body: BindingBody,
+        error_type: String,
+    ) -> Result<()> {
         let call = Call::InitError {
             body: error_body,
             error_type,
