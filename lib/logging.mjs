@@ -1,0 +1,329 @@
+// Lambda logging: makes `console` inside a function write the records the official Node.js
+// runtime writes, byte for byte, so CloudWatch metric filters, subscription pipelines and
+// Powertools-style loggers keep working. Formats, levels and the telemetry channel are
+// described in docs/logging.md.
+//
+// Contract with the runtime loop (index.mjs):
+//
+//   const log = installLogging({ mode });        // once, before the handler is loaded
+//   log.requestId = invocation.requestId;         // at the start of every invocation,
+//   log.tenantId = invocation.tenantId;           //   undefined when the header is absent
+//   log.logError('Invoke Error', err);            // the runtime's own error lines (below)
+//
+// - Nothing has to be reset between invocations: like both official clients, the last
+//   request id stays in force until the next invocation sets a new one. Before the first
+//   invocation (init) the id is the mode's placeholder: 4.x prints `-`, 3.x prints
+//   `undefined` in TEXT and omits `requestId` in JSON. installLogging() sets it.
+// - In 4.x multi-concurrent mode (AWS_LAMBDA_MAX_CONCURRENCY set) invocations overlap, so a
+//   single "current" id cannot work: run each invocation as
+//   `log.runInInvocation(requestId, tenantId, () => ...)` (AsyncLocalStorage-backed there; in
+//   every other mode it just sets both ids and calls fn, so the loop may always use it).
+// - log.logError(title, err) prints the official runtime error record: TEXT
+//   `<ts>\t<id>\tERROR\t<title> \t{"errorType":..,"errorMessage":..,"stack":[..]}`, JSON one
+//   record whose `message` is the error object. Titles the official clients use:
+//   'Invoke Error', 'Init Error' (4.x), 'Uncaught Exception', 'Unhandled Promise Rejection'.
+//   It goes through console.error, so AWS_LAMBDA_LOG_LEVEL=FATAL silences it, as officially.
+// - verboseLogger(category) gives AWS_LAMBDA_RUNTIME_VERBOSE=1..3 debug lines; off by default,
+//   and then every method is the same no-op.
+//
+// Cost: a record is built once as one string and written with one write; a filtered level's
+// console method is a shared no-op, so a filtered call costs one empty function call.
+import { format } from 'node:util';
+import { consumeTelemetryFd, createTelemetryWriter, writeFully, FRAME_TYPE_JSON, FRAME_TYPE_TEXT } from './telemetry.mjs';
+
+/** Log levels: priority orders them, tlvMask is OR-ed into telemetry frame types. */
+export const LEVELS = Object.freeze({
+  TRACE: Object.freeze({ name: 'TRACE', priority: 1, tlvMask: 4 }),
+  DEBUG: Object.freeze({ name: 'DEBUG', priority: 2, tlvMask: 8 }),
+  INFO: Object.freeze({ name: 'INFO', priority: 3, tlvMask: 12 }),
+  WARN: Object.freeze({ name: 'WARN', priority: 4, tlvMask: 16 }),
+  ERROR: Object.freeze({ name: 'ERROR', priority: 5, tlvMask: 20 }),
+  FATAL: Object.freeze({ name: 'FATAL', priority: 6, tlvMask: 24 }),
+});
+
+/** AWS_LAMBDA_LOG_FORMAT, case-insensitive; anything but JSON means TEXT. */
+export function logFormatFrom(env = process.env) {
+  return env.AWS_LAMBDA_LOG_FORMAT?.toUpperCase() === 'JSON' ? 'JSON' : 'TEXT';
+}
+
+/** AWS_LAMBDA_LOG_LEVEL, case-insensitive; unset or unknown means TRACE (log everything). */
+export function logLevelFrom(env = process.env) {
+  const name = env.AWS_LAMBDA_LOG_LEVEL?.toUpperCase();
+  return name !== undefined && Object.hasOwn(LEVELS, name) ? LEVELS[name] : LEVELS.TRACE;
+}
+
+/**
+ * What the logging records do differently between the official 3.x and 4.x clients. The
+ * mode object (lib/mode.mjs) may override any of these by defining a property of that name.
+ */
+export function loggingProfile(mode = {}, env = process.env) {
+  const v4 = (mode.version ?? 4) >= 4;
+  const pick = (key, value) => (mode[key] !== undefined ? mode[key] : value);
+  return {
+    // 3.x reads an unset global (`undefined`); 4.x's invoke store answers '-'.
+    initialRequestId: pick('initialRequestId', v4 ? '-' : undefined),
+    // 4.0.2 never hands the tenant id to its logger, so its JSON records have no tenantId.
+    jsonTenantId: pick('jsonTenantId', !v4),
+    // JSON with several arguments: 3.x takes errorType/... from the first Error among all of
+    // them, 4.x skips the first argument.
+    errorFieldsFrom: pick('errorFieldsFrom', v4 ? 1 : 0),
+    // A non-Error thrown value: 3.x `new Error(value)` (undefined -> ''), 4.x String(value).
+    stringifyThrown: pick('stringifyThrown', v4),
+    // 3.x keeps the ids in well-known global symbols that user code can read.
+    globalSymbols: pick('globalSymbols', !v4),
+    // 4.x with AWS_LAMBDA_MAX_CONCURRENCY: JSON records to fd 1 (or the socket Lambda gives).
+    multiConcurrent: pick('multiConcurrent', v4 && env.AWS_LAMBDA_MAX_CONCURRENCY !== undefined),
+  };
+}
+
+const REQUEST_ID_SYMBOL = Symbol.for('aws.lambda.runtime.requestId');
+const TENANT_ID_SYMBOL = Symbol.for('aws.lambda.runtime.tenantId');
+
+const noop = () => {};
+const PATCHED_METHODS = ['trace', 'debug', 'info', 'log', 'warn', 'error', 'fatal'];
+
+/**
+ * Patches console.trace/debug/info/log/warn/error/fatal to write Lambda records and returns
+ * the logging handle (see the contract above). Options: mode (lib/mode.mjs), env
+ * (default process.env; _LAMBDA_TELEMETRY_LOG_FD is removed from it), console (the object to
+ * patch, default the global console).
+ */
+export function installLogging({ mode, env = process.env, console: target = globalThis.console } = {}) {
+  const profile = loggingProfile(mode, env);
+  const format_ = profile.multiConcurrent ? 'JSON' : logFormatFrom(env);
+  const errorFormat = logFormatFrom(env); // 4.x MC: JSON records, but the error title style follows the env
+  const minLevel = logLevelFrom(env);
+
+  // --- the current invocation's ids -------------------------------------------------------
+  // `ids.json` is the `,"requestId":..,"tenantId":..` fragment of a JSON record, built once per
+  // invocation instead of once per record.
+  const makeIds = (requestId, tenantId) => ({
+    requestId,
+    tenantId,
+    json: (requestId === undefined ? '' : ',"requestId":' + JSON.stringify(requestId)) +
+      (profile.jsonTenantId && tenantId != null ? ',"tenantId":' + JSON.stringify(tenantId) : ''),
+  });
+  const initialIds = makeIds(profile.initialRequestId, undefined);
+  let ids = initialIds;
+  let currentIds = () => ids;
+  let runInInvocation = (requestId, tenantId, fn) => {
+    setIds(requestId, tenantId);
+    return fn();
+  };
+  let als;
+  if (profile.multiConcurrent) {
+    const { AsyncLocalStorage } = process.getBuiltinModule('node:async_hooks');
+    als = new AsyncLocalStorage();
+    currentIds = () => als.getStore() ?? ids;
+    runInInvocation = (requestId, tenantId, fn) => als.run(makeIds(requestId, tenantId), fn);
+  }
+  function setIds(requestId, tenantId) {
+    ids = makeIds(requestId, tenantId);
+    if (profile.globalSymbols) {
+      globalThis[REQUEST_ID_SYMBOL] = requestId;
+      globalThis[TENANT_ID_SYMBOL] = tenantId;
+    }
+  }
+
+  // --- the sink ------------------------------------------------------------------------------
+  let lastMs = -1;
+  let lastIso = '';
+  const isoAt = (ms) => {
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastIso = new Date(ms).toISOString();
+    }
+    return lastIso;
+  };
+  const jsonLine = (ms, level, args) => jsonRecord(isoAt(ms), level.name, currentIds().json, args, profile.errorFieldsFrom);
+  const textLine = (ms, level, args) => isoAt(ms) + '\t' + currentIds().requestId + '\t' + level.name + '\t' + textMessage(args);
+
+  let telemetryFd;
+  let emit;
+  if (profile.multiConcurrent) {
+    // The official 4.x client writes these with fs.writeSync to fd 1 (or to a socket fd it gets
+    // from _LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET, which we do not support yet).
+    emit = (level, args) => {
+      const buf = Buffer.from(jsonLine(Date.now(), level, args) + '\n');
+      writeFully(1, buf, buf.length);
+    };
+  } else if ((telemetryFd = consumeTelemetryFd(env)) !== undefined) {
+    const writer = createTelemetryWriter(telemetryFd);
+    emit = format_ === 'JSON'
+      ? (level, args) => {
+          const ms = Date.now();
+          writer.writeFrame(FRAME_TYPE_JSON | level.tlvMask, ms, jsonLine(ms, level, args));
+        }
+      : (level, args) => {
+          const ms = Date.now();
+          writer.writeFrame(FRAME_TYPE_TEXT | level.tlvMask, ms, textLine(ms, level, args) + '\n');
+        };
+  } else {
+    // stdout: one line per record, so newlines inside a record become \r (CloudWatch keeps a
+    // multi-line stack trace as one event). JSON.stringify never emits a raw \n, so JSON
+    // records need no replacement.
+    emit = format_ === 'JSON'
+      ? (level, args) => { process.stdout.write(jsonLine(Date.now(), level, args) + '\n'); }
+      : (level, args) => {
+          const line = textLine(Date.now(), level, args);
+          process.stdout.write((line.includes('\n') ? line.replace(NEWLINES, '\r') : line) + '\n');
+        };
+  }
+
+  // --- patch console -------------------------------------------------------------------------
+  const originals = {};
+  for (const name of PATCHED_METHODS) originals[name] = target[name];
+  const methodFor = (level) => (level.priority < minLevel.priority ? noop : (...args) => emit(level, args));
+  target.trace = methodFor(LEVELS.TRACE);
+  target.debug = methodFor(LEVELS.DEBUG);
+  target.info = methodFor(LEVELS.INFO);
+  target.log = target.info;
+  target.warn = methodFor(LEVELS.WARN);
+  target.error = methodFor(LEVELS.ERROR);
+  target.fatal = methodFor(LEVELS.FATAL);
+
+  const intoError = profile.stringifyThrown
+    ? (err) => (err instanceof Error ? err : new Error(String(err)))
+    : (err) => (err instanceof Error ? err : new Error(err));
+
+  if (profile.globalSymbols) setIds(initialIds.requestId, undefined);
+
+  return {
+    get requestId() { return currentIds().requestId; },
+    set requestId(id) { setIds(id, ids.tenantId); },
+    get tenantId() { return currentIds().tenantId; },
+    set tenantId(id) { setIds(ids.requestId, id); },
+    runInInvocation,
+    /** 'TEXT' or 'JSON': the shape of the records. */
+    format: format_,
+    /** The lowest level that is written ('TRACE' ... 'FATAL'). */
+    level: minLevel.name,
+    /** The telemetry fd records go to, or undefined for stdout. */
+    telemetryFd,
+    /** Logs one of the runtime's own errors in the official shape (see the header comment). */
+    logError(title, err) {
+      const error = intoError(err);
+      if (errorFormat === 'JSON') target.error(error);
+      else target.error(title, formatErrorForText(error));
+    },
+    /** Puts the original console methods back (tests, or a runtime shutting down). */
+    uninstall() {
+      for (const name of PATCHED_METHODS) {
+        if (originals[name] === undefined) delete target[name];
+        else target[name] = originals[name];
+      }
+    },
+  };
+}
+
+const NEWLINES = /\n/g;
+
+/** The message of a TEXT record: util.format of the arguments, as console.log would print. */
+function textMessage(args) {
+  if (args.length === 1) {
+    const m = args[0];
+    return typeof m === 'string' ? m : format(m);
+  }
+  // console.log() prints "undefined": the official clients call format(undefined).
+  return args.length === 0 ? 'undefined' : format(...args);
+}
+
+/**
+ * One JSON record. A lone argument stays structured (objects as objects, Errors expanded by
+ * jsonErrorReplacer); several arguments become one util.format string plus the first Error's
+ * errorType/errorMessage/stackTrace. A value JSON cannot encode (circular, BigInt) is logged
+ * as its util.format text rather than lost.
+ */
+export function jsonRecord(timestamp, levelName, idsJson, args, errorFieldsFrom = 1) {
+  let out = '{"timestamp":"' + timestamp + '","level":"' + levelName + '"' + idsJson;
+  if (args.length <= 1) {
+    const m = args[0];
+    let body;
+    if (typeof m === 'string') body = JSON.stringify(m);
+    else if (m !== undefined) {
+      try {
+        body = JSON.stringify(m, jsonErrorReplacer);
+      } catch {
+        body = JSON.stringify(format(m));
+      }
+    }
+    // undefined, functions and symbols have no JSON form: the key is left out, as officially.
+    return body === undefined ? out + '}' : out + ',"message":' + body + '}';
+  }
+  out += ',"message":' + JSON.stringify(format(...args));
+  for (let i = errorFieldsFrom; i < args.length; i++) {
+    const p = args[i];
+    if (p instanceof Error) {
+      out += jsonField('errorType', p.constructor?.name ?? 'UnknownError') +
+        jsonField('errorMessage', p.message) +
+        jsonField('stackTrace', typeof p.stack === 'string' ? p.stack.split('\n') : []);
+      break;
+    }
+  }
+  return out + '}';
+}
+
+function jsonField(key, value) {
+  let s;
+  try {
+    s = JSON.stringify(value);
+  } catch {
+    s = JSON.stringify(format(value));
+  }
+  return s === undefined ? '' : ',"' + key + '":' + s;
+}
+
+/** JSON.stringify replacer: an Error becomes {errorType, errorMessage, stackTrace, ...own props}. */
+export function jsonErrorReplacer(_key, value) {
+  if (value instanceof Error) {
+    return Object.assign({
+      errorType: value.constructor?.name ?? 'UnknownError',
+      errorMessage: value.message,
+      stackTrace: typeof value.stack === 'string' ? value.stack.split('\n') : value.stack,
+    }, value);
+  }
+  return value;
+}
+
+/**
+ * The second argument of a TEXT runtime error record: a tab, then the error as JSON with
+ * errorType/errorMessage/code, its own enumerable properties and the stack split into lines
+ * (nested Errors alike). If that cannot be encoded, the bare type/message/trace.
+ */
+export function formatErrorForText(error) {
+  try {
+    return '\t' + JSON.stringify(error, (_key, value) => withEnumerableProperties(value));
+  } catch {
+    let trace = [];
+    try {
+      if (typeof error.stack === 'string') trace = error.stack.split('\n');
+    } catch {}
+    return '\t' + JSON.stringify({ errorType: error?.name, errorMessage: error?.message, trace });
+  }
+}
+
+function withEnumerableProperties(value) {
+  if (!(value instanceof Error)) return value;
+  const ret = Object.assign({ errorType: value.name, errorMessage: value.message, code: value.code }, value);
+  if (typeof value.stack === 'string') ret.stack = value.stack.split('\n');
+  return ret;
+}
+
+/**
+ * Debug logging of the runtime itself, enabled by AWS_LAMBDA_RUNTIME_VERBOSE=1|2|3 (more is
+ * chattier). Lines go through console.log as `RUNTIME <category> ...args`, like the official
+ * clients; a function argument is called only when the line is printed, so an expensive
+ * message costs nothing when verbosity is off.
+ */
+export function verboseLogger(category, env = process.env) {
+  const level = runtimeVerbosity(env);
+  const at = (min) => (level >= min
+    ? (...args) => console.log('RUNTIME', category, ...args.map((a) => (typeof a === 'function' ? a() : a)))
+    : noop);
+  return { verbose: at(1), vverbose: at(2), vvverbose: at(3) };
+}
+
+export function runtimeVerbosity(env = process.env) {
+  const n = parseInt(env.AWS_LAMBDA_RUNTIME_VERBOSE, 10);
+  return Number.isNaN(n) ? 0 : Math.min(3, Math.max(0, n));
+}
