@@ -8,17 +8,19 @@ export declare class RuntimeClient {
   /** GET the next invocation. */
   next(): Promise<Invocation>
   /** POST an invocation's response. */
-  respond(requestId: string, body: BindingBody): Promise<void>
+  respond(requestId: string, body: string | Buffer): Promise<void>
   /** POST an invocation's response, then GET the next invocation, in one worker-thread hop. */
-  respondThenNext(requestId: string, body: BindingBody): Promise<Invocation>
+  respondThenNext(requestId: string, body: string | Buffer): Promise<Invocation>
   /** POST an invocation's error. */
-  fail(requestId: string, errorBody: BindingBody, errorType: string, xrayCause?: string | undefined | null): Promise<void>
+  fail(requestId: string, errorBody: string | Buffer, errorType: string, xrayCause?: string | undefined | null): Promise<void>
   /** POST an initialisation error. */
-  initError(errorBody: BindingBody, errorType: string): Promise<void>
+  initError(errorBody: string | Buffer, errorType: string): Promise<void>
   /** `fail`, on the JS thread: for a process about to exit, where no later turn will come. */
-  failSync(requestId: string, errorBody: BindingBody, errorType: string, xrayCause?: string | undefined | null): void
+  failSync(requestId: string, errorBody: string | Buffer, errorType: string, xrayCause?: string | undefined | null): void
   /** `initError`, on the JS thread. */
-  initErrorSync(errorBody: BindingBody, errorType: string): void
+  initErrorSync(errorBody: string | Buffer, errorType: string): void
+  /** `respond`, on the JS thread: the POST has been answered when this returns. */
+  respondSync(requestId: string, body: string | Buffer): void
 }
 
 /** An invocation as JS sees it. `body` is the event's text, ready for `JSON.parse`. */

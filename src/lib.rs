@@ -276,3 +276,26 @@ impl RuntimeClient {
             .map_err(|e| to_js_error(&env, e))
     }
 }
+
+// ===== runtime (issue 3, the invoke loop): a response posted on the JS thread =====
+// Both official clients post a buffered response with a blocking call on the JS thread, and
+// functions can observe it: 3.x posts inside the microtask in which the handler's promise
+// settles (so `process.nextTick` callbacks run after the POST), 4.x posts before any timer the
+// handler left behind can fire. Posted from a worker thread, those callbacks would race the
+// request. See docs/event-loop.md.
+#[napi]
+impl RuntimeClient {
+    /// `respond`, on the JS thread: the POST has been answered when this returns.
+    #[napi]
+    pub fn respond_sync(
+        &self,
+        env: Env,
+        request_id: String,
+        #[napi(ts_arg_type = "string | Buffer")] body: BindingBody,
+    ) -> Result<()> {
+        Call::Respond { request_id, body }
+            .run(&self.inner)
+            .map(|_| ())
+            .map_err(|e| to_js_error(&env, e))
+    }
+}
