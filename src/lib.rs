@@ -4,6 +4,7 @@
 #![deny(clippy::all)]
 
 pub mod client;
+pub mod emulator;
 pub mod endpoint;
 pub mod error;
 pub mod invocation;

@@ -1,0 +1,377 @@
+//! The invoke API the caller talks to, compatible with AWS's Runtime Interface Emulator:
+//! `POST /2015-03-31/functions/function/invocations` (any function name is accepted), and the
+//! response-streaming path `POST /2021-11-15/functions/function/response-streaming-invocations`.
+//!
+//! A buffered answer comes back whole; when the function streams (`streamifyResponse`), either
+//! path passes its chunks through as they arrive (HTTP chunked), and a mid-stream error arrives
+//! as trailers. Bad requests get the errors Lambda's Invoke API gives, and the connection (or at
+//! least the server) keeps serving.
+
+use std::net::TcpStream;
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use super::environment::new_request_id;
+use super::errors;
+use super::http::{self, ChunkedResponse, Connection, HttpError, RequestHead};
+use super::runtime_api::base64_decode;
+use super::state::{Invocation, Reply, Shared};
+use super::MAX_INVOKE_PAYLOAD;
+
+const JSON: &str = "application/json";
+const ERROR_TYPE: &str = "x-amzn-ErrorType";
+
+pub fn serve_connection(shared: &Arc<Shared>, stream: TcpStream) {
+    let Ok(mut conn) = Connection::new(stream) else {
+        return;
+    };
+    loop {
+        let head = match conn.read_head() {
+            Ok(h) => h,
+            Err(HttpError::Closed) | Err(HttpError::Io(_)) => return,
+            Err(_) => {
+                let body = errors::service_error("Malformed HTTP request");
+                let _ = http::write_response(
+                    &mut conn.writer,
+                    400,
+                    &[
+                        ("Content-Type", JSON),
+                        (ERROR_TYPE, "InvalidRequestContentException"),
+                    ],
+                    body.as_bytes(),
+                    false,
+                );
+                return;
+            }
+        };
+        let keep_alive = head.keep_alive();
+        if !handle(shared, &mut conn, &head, keep_alive) || !keep_alive {
+            return;
+        }
+    }
+}
+
+/// Whether `path` names an invoke operation: the classic one or the response-streaming one.
+fn is_invoke_path(path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or("");
+    let parts: Vec<&str> = path.split('/').collect();
+    matches!(
+        parts.as_slice(),
+        ["", "2015-03-31", "functions", name, "invocations"]
+            | ["", "2021-11-15", "functions", name, "response-streaming-invocations"]
+            if !name.is_empty()
+    )
+}
+
+/// Answers one request; `false` when the connection must close.
+fn handle(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, keep_alive: bool) -> bool {
+    if !is_invoke_path(&head.path) {
+        let _ = skip(conn, head);
+        return service_error(
+            conn,
+            404,
+            "UnknownOperationException",
+            &format!("Unknown operation: {} {}", head.method, head.path),
+            false,
+        );
+    }
+    if head.method != "POST" {
+        let _ = skip(conn, head);
+        return service_error(
+            conn,
+            405,
+            "UnknownOperationException",
+            &format!("Method {} is not allowed; invoke with POST", head.method),
+            keep_alive,
+        );
+    }
+    if head.expects_continue() {
+        // An oversized event is refused before the client sends it.
+        if head
+            .content_length()
+            .ok()
+            .flatten()
+            .is_some_and(|n| n > MAX_INVOKE_PAYLOAD as u64)
+        {
+            return too_large(conn, head);
+        }
+        if conn.send_continue().is_err() {
+            return false;
+        }
+    }
+    let mut body = match conn.read_body(head, MAX_INVOKE_PAYLOAD) {
+        Ok(b) => b.data,
+        Err(HttpError::TooLarge) => return too_large(conn, head),
+        Err(_) => {
+            return service_error(
+                conn,
+                400,
+                "InvalidRequestContentException",
+                "Malformed request body",
+                false,
+            )
+        }
+    };
+    // Lambda invokes with `{}` when the caller sends no payload.
+    if body.iter().all(u8::is_ascii_whitespace) {
+        body = b"{}".to_vec();
+    } else if let Err(e) = serde_json::from_slice::<serde_json::Value>(&body) {
+        return service_error(
+            conn,
+            400,
+            "InvalidRequestContentException",
+            &format!("Could not parse request body into json: Could not parse payload into json: {e}"),
+            keep_alive,
+        );
+    }
+    let client_context = match head.header("x-amz-client-context") {
+        None | Some("") => None,
+        Some(encoded) => match base64_decode(encoded) {
+            Some(raw) if serde_json::from_slice::<serde_json::Value>(&raw).is_ok() => {
+                Some(String::from_utf8_lossy(&raw).into_owned())
+            }
+            _ => {
+                return service_error(
+                    conn,
+                    400,
+                    "InvalidRequestContentException",
+                    "Client context must be a valid Base64-encoded JSON object.",
+                    keep_alive,
+                )
+            }
+        },
+    };
+    let request_id = head
+        .header("x-amzn-requestid")
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(new_request_id);
+    let invocation_type = head.header("x-amz-invocation-type").unwrap_or("RequestResponse");
+    let (tx, rx) = mpsc::channel();
+    let inv = Invocation {
+        request_id: request_id.clone(),
+        body,
+        trace_id: head.header("x-amzn-trace-id").map(str::to_string),
+        client_context,
+        cognito_identity: head.header("x-amz-cognito-identity").map(str::to_string),
+        tenant_id: head.header("x-amz-tenant-id").map(str::to_string),
+        reply: tx,
+    };
+    match invocation_type {
+        "DryRun" => {
+            return http::write_response(
+                &mut conn.writer,
+                204,
+                &[("X-Amzn-RequestId", &request_id)],
+                b"",
+                keep_alive,
+            )
+            .is_ok()
+        }
+        "Event" | "RequestResponse" => {}
+        other => {
+            return service_error(
+                conn,
+                400,
+                "InvalidParameterValueException",
+                &format!("Unsupported invocation type: {other}"),
+                keep_alive,
+            )
+        }
+    }
+    if !shared.enqueue(inv) {
+        return service_error(
+            conn,
+            503,
+            "ServiceException",
+            "The local emulator is shutting down",
+            false,
+        );
+    }
+    if invocation_type == "Event" {
+        // Asynchronous: accepted now, run in order with the others; nobody reads the result.
+        drop(rx);
+        return http::write_response(
+            &mut conn.writer,
+            202,
+            &[("X-Amzn-RequestId", &request_id)],
+            b"",
+            keep_alive,
+        )
+        .is_ok();
+    }
+    answer(shared, conn, &request_id, &rx, keep_alive)
+}
+
+fn answer(
+    shared: &Shared,
+    conn: &mut Connection,
+    request_id: &str,
+    rx: &mpsc::Receiver<Reply>,
+    keep_alive: bool,
+) -> bool {
+    let version = shared.config.function_version.as_str();
+    match rx.recv() {
+        Ok(Reply::Complete {
+            body,
+            content_type,
+            function_error,
+        }) => {
+            let mut headers = vec![
+                ("Content-Type", content_type.as_str()),
+                ("X-Amzn-RequestId", request_id),
+                ("X-Amz-Executed-Version", version),
+            ];
+            if let Some(e) = &function_error {
+                headers.push(("X-Amz-Function-Error", e.as_str()));
+            }
+            http::write_response(&mut conn.writer, 200, &headers, &body, keep_alive).is_ok()
+        }
+        Ok(Reply::StreamStart { content_type }) => {
+            let headers = [
+                ("Content-Type", content_type.as_str()),
+                ("X-Amzn-RequestId", request_id),
+                ("X-Amz-Executed-Version", version),
+            ];
+            let trailer_names = [
+                "X-Amz-Function-Error",
+                "Lambda-Runtime-Function-Error-Type",
+                "Lambda-Runtime-Function-Error-Body",
+            ];
+            let Ok(mut res) =
+                ChunkedResponse::start(&mut conn.writer, 200, &headers, &trailer_names, keep_alive)
+            else {
+                return false;
+            };
+            loop {
+                match rx.recv() {
+                    Ok(Reply::StreamChunk(data)) => {
+                        if res.chunk(&data).is_err() {
+                            return false;
+                        }
+                    }
+                    Ok(Reply::StreamEnd { error }) => {
+                        let trailers = match error {
+                            Some((error_type, body)) => vec![
+                                ("X-Amz-Function-Error".to_string(), "Unhandled".to_string()),
+                                ("Lambda-Runtime-Function-Error-Type".to_string(), error_type),
+                                (
+                                    "Lambda-Runtime-Function-Error-Body".to_string(),
+                                    base64_encode(body.as_bytes()),
+                                ),
+                            ],
+                            None => Vec::new(),
+                        };
+                        return res.finish(&trailers).is_ok();
+                    }
+                    // The emulator stopped mid-stream: end the message so the client is not left
+                    // waiting, but signal the failure by closing.
+                    Ok(_) | Err(_) => {
+                        let _ = res.finish(&[]);
+                        return false;
+                    }
+                }
+            }
+        }
+        Ok(_) | Err(_) => service_error(
+            conn,
+            503,
+            "ServiceException",
+            &format!("RequestId: {request_id} The local emulator stopped before the invocation finished"),
+            false,
+        ),
+    }
+}
+
+fn service_error(
+    conn: &mut Connection,
+    status: u16,
+    error_type: &str,
+    message: &str,
+    keep_alive: bool,
+) -> bool {
+    let body = errors::service_error(message);
+    http::write_response(
+        &mut conn.writer,
+        status,
+        &[("Content-Type", JSON), (ERROR_TYPE, error_type)],
+        body.as_bytes(),
+        keep_alive,
+    )
+    .is_ok()
+        && keep_alive
+}
+
+/// Lambda's answer to an event over 6 MiB. The rest of the body is read and discarded (bounded)
+/// so the client reads the 413 instead of a reset, and the connection is closed.
+fn too_large(conn: &mut Connection, head: &RequestHead) -> bool {
+    if !head.expects_continue() {
+        let _ = skip(conn, head);
+    }
+    service_error(
+        conn,
+        413,
+        "RequestEntityTooLargeException",
+        &format!("Request must be smaller than {MAX_INVOKE_PAYLOAD} bytes for the InvokeFunction operation"),
+        false,
+    )
+}
+
+/// Discards what is left of a request body, up to 64 MiB.
+fn skip(conn: &mut Connection, head: &RequestHead) -> Result<(), HttpError> {
+    let mut reader = http::BodyReader::new(head)?;
+    let mut seen = 0usize;
+    while let Some(c) = reader.next_chunk(&mut conn.reader)? {
+        seen += c.len();
+        if seen > 64 * 1024 * 1024 {
+            return Err(HttpError::TooLarge);
+        }
+    }
+    Ok(())
+}
+
+pub fn base64_encode(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_the_invoke_paths() {
+        assert!(is_invoke_path("/2015-03-31/functions/function/invocations"));
+        assert!(is_invoke_path(
+            "/2015-03-31/functions/my-fn/invocations?Qualifier=1"
+        ));
+        assert!(is_invoke_path(
+            "/2021-11-15/functions/function/response-streaming-invocations"
+        ));
+        assert!(!is_invoke_path("/2015-03-31/functions//invocations"));
+        assert!(!is_invoke_path(
+            "/2015-03-31/functions/function/invocations/extra"
+        ));
+        assert!(!is_invoke_path("/"));
+    }
+
+    #[test]
+    fn base64_round_trips() {
+        for s in ["", "a", "ab", "abc", "abcd", r#"{"errorType":"Error"}"#] {
+            assert_eq!(base64_decode(&base64_encode(s.as_bytes())).unwrap(), s.as_bytes());
+        }
+        assert_eq!(base64_encode(b"hello"), "aGVsbG8=");
+    }
+}

@@ -1,0 +1,190 @@
+//! The state every emulator thread shares: the invocations waiting, the ones the runtime holds,
+//! which runtime process (generation) is current, and the channel each caller waits on.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::TcpStream;
+use std::sync::mpsc::Sender;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::platform_log::PlatformLog;
+use super::EmulatorConfig;
+
+/// What the caller of an invoke receives, in order. A buffered answer is one `Complete`; a
+/// streamed one is `StreamStart`, any number of `StreamChunk`s, and `StreamEnd`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Complete {
+        body: Vec<u8>,
+        content_type: String,
+        /// `Some("Unhandled")` for an invocation error (Lambda's `X-Amz-Function-Error`).
+        function_error: Option<String>,
+    },
+    StreamStart {
+        content_type: String,
+    },
+    StreamChunk(Vec<u8>),
+    StreamEnd {
+        /// Set when the function failed mid-stream: (error type, error body JSON).
+        error: Option<(String, String)>,
+    },
+}
+
+/// An invocation accepted by the invoke API.
+#[derive(Debug)]
+pub struct Invocation {
+    pub request_id: String,
+    pub body: Vec<u8>,
+    pub trace_id: Option<String>,
+    pub client_context: Option<String>,
+    pub cognito_identity: Option<String>,
+    pub tenant_id: Option<String>,
+    pub reply: Sender<Reply>,
+}
+
+/// An invocation the runtime has received (`GET next` returned it) and not yet answered.
+#[derive(Debug)]
+pub struct InFlight {
+    pub reply: Sender<Reply>,
+    pub started: Instant,
+    pub deadline: Instant,
+    /// The runtime began a streamed response: errors must now end the stream, not replace it.
+    pub streaming: bool,
+    pub generation: u64,
+}
+
+/// The runtime process of one generation.
+#[derive(Debug, Default)]
+pub struct RuntimeState {
+    /// Generation of the current Runtime API listener and runtime process (0: none yet).
+    pub generation: u64,
+    pub endpoint: Option<String>,
+    pub spawned_at: Option<Instant>,
+    /// The runtime process's id, for its peak memory on REPORT lines.
+    pub pid: Option<u32>,
+    /// The first `GET next` of this generation arrived: init is over.
+    pub init_done: bool,
+    pub init_duration: Option<Duration>,
+    /// The runtime posted `init/error` (the error was already given to a caller, if one waited).
+    pub init_failed_at: Option<Instant>,
+    /// The init duration still to be reported on the first invocation's REPORT line.
+    pub report_init: Option<Duration>,
+}
+
+#[derive(Debug, Default)]
+pub struct State {
+    pub queue: VecDeque<Invocation>,
+    pub in_flight: HashMap<String, InFlight>,
+    pub runtime: RuntimeState,
+    /// Start a runtime even with nothing queued (at start-up and after a crash or a timeout, so
+    /// the next invoke is warm); cleared after an init failure so a broken function is only
+    /// retried when someone invokes it.
+    pub want_warm: bool,
+    /// The current generation's Runtime API listener.
+    pub listener: Option<super::supervisor::ListenerHandle>,
+    pub stopping: bool,
+    pub stats: Stats,
+}
+
+/// Counters exposed to tests and the demo.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Stats {
+    pub runtimes_started: u32,
+    pub invocations: u64,
+    pub timeouts: u32,
+    pub crashes: u32,
+    pub init_errors: u32,
+}
+
+pub struct Shared {
+    pub config: EmulatorConfig,
+    pub log: PlatformLog,
+    state: Mutex<State>,
+    pub changed: Condvar,
+    connections: Mutex<(u64, HashMap<u64, TcpStream>)>,
+}
+
+impl Shared {
+    pub fn new(config: EmulatorConfig) -> Self {
+        let log = PlatformLog::new(config.log_format, config.platform_logs);
+        Shared {
+            config,
+            log,
+            state: Mutex::new(State {
+                want_warm: true,
+                ..State::default()
+            }),
+            changed: Condvar::new(),
+            connections: Mutex::new((0, HashMap::new())),
+        }
+    }
+
+    /// The state lock. A panic on another thread must not take the emulator down with it, so a
+    /// poisoned lock is simply taken over (the state is plain data, valid between statements).
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn wait<'a>(&self, guard: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.changed.wait(guard).unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn wait_timeout<'a>(&self, guard: MutexGuard<'a, State>, d: Duration) -> MutexGuard<'a, State> {
+        match self.changed.wait_timeout(guard, d) {
+            Ok((g, _)) => g,
+            Err(p) => p.into_inner().0,
+        }
+    }
+
+    pub fn notify(&self) {
+        self.changed.notify_all();
+    }
+
+    pub fn runtime_api_endpoint(&self) -> Option<String> {
+        self.lock().runtime.endpoint.clone()
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.lock().stats
+    }
+
+    /// Queues an invocation (in arrival order) and wakes the runtime's `GET next`; `false` when
+    /// the emulator is stopping.
+    pub fn enqueue(&self, inv: Invocation) -> bool {
+        let mut st = self.lock();
+        if st.stopping {
+            return false;
+        }
+        st.queue.push_back(inv);
+        drop(st);
+        self.notify();
+        true
+    }
+
+    pub fn begin_stop(&self) {
+        self.lock().stopping = true;
+        self.notify();
+    }
+
+    pub fn register_connection(&self, s: &TcpStream) -> u64 {
+        let mut c = self.connections.lock().unwrap_or_else(|p| p.into_inner());
+        c.0 += 1;
+        let id = c.0;
+        if let Ok(clone) = s.try_clone() {
+            c.1.insert(id, clone);
+        }
+        id
+    }
+
+    pub fn unregister_connection(&self, id: u64) {
+        let mut c = self.connections.lock().unwrap_or_else(|p| p.into_inner());
+        c.1.remove(&id);
+    }
+
+    pub fn close_connections(&self) {
+        let c = self.connections.lock().unwrap_or_else(|p| p.into_inner());
+        for s in c.1.values() {
+            super::close_stream(s);
+        }
+    }
+}
