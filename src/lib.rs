@@ -8,6 +8,7 @@ pub mod emulator;
 pub mod endpoint;
 pub mod error;
 pub mod invocation;
+pub mod streaming;
 
 use std::sync::Arc;
 
@@ -298,5 +299,143 @@ impl RuntimeClient {
             .run(&self.inner)
             .map(|_| ())
             .map_err(|e| to_js_error(&env, e))
+    }
+}
+
+// ===== streaming (issue 5, response streaming): src/streaming.rs =====
+// A streamed response is uploaded by a thread of its own (streaming.rs). JS hands it Buffers
+// without copying them (small ones excepted: copying a few KiB costs less than keeping a
+// reference alive and releasing it from another thread) and learns that the upload is behind
+// from `write`'s result, then waits on `drained()`. Used by lib/streaming.mjs.
+
+/// Chunks smaller than this are copied on the JS thread instead of being shared.
+const STREAM_COPY_MAX: usize = 16 * 1024;
+const STREAM_DEFAULT_HIGH_WATER: usize = 64 * 1024;
+
+/// The bytes of one JS write as the upload thread sees them.
+pub enum BindingChunk {
+    Shared(Buffer),
+    Copied(Vec<u8>),
+}
+
+impl AsRef<[u8]> for BindingChunk {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            BindingChunk::Shared(b) => b.as_ref(),
+            BindingChunk::Copied(v) => v.as_slice(),
+        }
+    }
+}
+
+/// The Runtime API's answer to a completed streamed response.
+#[napi(object, js_name = "StreamAnswer")]
+pub struct BindingStreamAnswer {
+    pub status: u32,
+    pub body: String,
+}
+
+type StreamResolver = Box<dyn FnOnce(Env) -> Result<BindingStreamAnswer> + Send>;
+type DrainResolver = Box<dyn FnOnce(Env) -> Result<()> + Send>;
+
+/// One streamed invocation response: a chunked POST to `/invocation/{id}/response` sent by a
+/// thread of its own. The request starts (and the content type is fixed) when this is created.
+#[napi(js_name = "ResponseStreamWriter")]
+pub struct BindingResponseStream {
+    inner: streaming::ResponseStream<BindingChunk>,
+}
+
+#[napi]
+impl BindingResponseStream {
+    /// `endpoint` defaults to `AWS_LAMBDA_RUNTIME_API`; `highWaterMark` is the number of queued
+    /// bytes at which `write` starts returning false.
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        endpoint: Option<String>,
+        request_id: String,
+        content_type: Option<String>,
+        high_water_mark: Option<u32>,
+    ) -> Result<Self> {
+        let endpoint = endpoint
+            .or_else(|| std::env::var("AWS_LAMBDA_RUNTIME_API").ok())
+            .unwrap_or_default();
+        let content_type = content_type.unwrap_or_else(|| streaming::DEFAULT_CONTENT_TYPE.to_string());
+        let high_water = high_water_mark.map_or(STREAM_DEFAULT_HIGH_WATER, |n| n as usize);
+        streaming::StreamTarget::for_response(&endpoint, &request_id)
+            .and_then(|target| streaming::ResponseStream::start(target, &content_type, high_water))
+            .map(|inner| BindingResponseStream { inner })
+            .map_err(|e| to_js_error(&env, e))
+    }
+
+    /// Queues the chunks as one HTTP chunk. `false`: the upload is behind, wait for `drained()`.
+    #[napi]
+    pub fn write(&self, env: Env, chunks: Vec<Buffer>) -> Result<bool> {
+        let mut out = Vec::with_capacity(chunks.len());
+        let mut copied: Vec<u8> = Vec::new();
+        for chunk in chunks {
+            if chunk.len() <= STREAM_COPY_MAX {
+                copied.extend_from_slice(&chunk);
+            } else {
+                if !copied.is_empty() {
+                    out.push(BindingChunk::Copied(std::mem::take(&mut copied)));
+                }
+                out.push(BindingChunk::Shared(chunk));
+            }
+        }
+        if !copied.is_empty() {
+            out.push(BindingChunk::Copied(copied));
+        }
+        self.inner.write(out).map_err(|e| to_js_error(&env, e))
+    }
+
+    /// Resolves once there is room in the queue again (or the stream is over).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn drained<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let (deferred, promise) = env.create_deferred::<(), DrainResolver>()?;
+        self.inner
+            .when_drained(move || deferred.resolve(Box::new(|_| Ok(()))));
+        Ok(promise)
+    }
+
+    /// Bytes queued and not yet handed to the socket.
+    #[napi(getter)]
+    pub fn queued_bytes(&self) -> f64 {
+        self.inner.queued_bytes() as f64
+    }
+
+    /// Ends the stream; resolves with the Runtime API's answer once the whole stream was sent.
+    #[napi(ts_return_type = "Promise<StreamAnswer>")]
+    pub fn end<'env>(&mut self, env: &'env Env) -> Result<Object<'env>> {
+        self.finish(env, streaming::StreamEnd::Complete)
+    }
+
+    /// Ends the stream with the error trailers: `errorType`, and `errorBody` (the error JSON,
+    /// sent base64-encoded). Resolves like `end`.
+    #[napi(ts_return_type = "Promise<StreamAnswer>")]
+    pub fn fail<'env>(
+        &mut self,
+        env: &'env Env,
+        error_type: String,
+        #[napi(ts_arg_type = "string | Buffer")] error_body: BindingBody,
+    ) -> Result<Object<'env>> {
+        let how = streaming::StreamEnd::Failed {
+            error_type,
+            error_json: body_bytes(&error_body).to_vec(),
+        };
+        self.finish(env, how)
+    }
+
+    fn finish<'env>(&mut self, env: &'env Env, how: streaming::StreamEnd) -> Result<Object<'env>> {
+        let (deferred, promise) = env.create_deferred::<BindingStreamAnswer, StreamResolver>()?;
+        self.inner.end(how, move |result| {
+            deferred.resolve(Box::new(move |env| match result {
+                Ok(answer) => Ok(BindingStreamAnswer {
+                    status: u32::from(answer.status),
+                    body: String::from_utf8_lossy(&answer.body).into_owned(),
+                }),
+                Err(e) => Err(to_js_error(&env, e)),
+            }))
+        });
+        Ok(promise)
     }
 }
