@@ -257,3 +257,6 @@ where
 pub(crate) fn close_stream(s: &TcpStream) {
     let _ = s.shutdown(Shutdown::Both);
 }
+
+#[cfg(test)]
+mod tests;
