@@ -39,6 +39,20 @@ for (const version of [3, 4]) {
   });
 }
 
+test('records and the function\'s own process.stdout writes keep their order', async () => {
+  const run = await serve({ handler: 'records.interleaved', events: [{ requestId: ID }], until: (out) => out.includes('after big') });
+  const lines = maskTextTimestamps(run.stdout, run.tStart, run.tEnd).split('\n');
+  assert.deepEqual(lines.map((l) => (l.startsWith('yyy') ? `y*${l.length}` : l)), [
+    '<TS>\tundefined\tINFO\tinit record',
+    `<TS>\t${ID}\tINFO\tbefore any raw write`,
+    'raw 1',
+    `<TS>\t${ID}\tINFO\tafter raw 1`,
+    `y*${1 << 20}`,
+    `<TS>\t${ID}\tINFO\tafter big raw write`,
+    '',
+  ]);
+});
+
 test('records written between invocations keep the last request id until the next one', async () => {
   const run = await serve({
     handler: 'records.later',

@@ -28,8 +28,11 @@
 //
 // Cost: a record is built once as one string and written with one write; a filtered level's
 // console method is a shared no-op, so a filtered call costs one empty function call.
-import { format } from 'node:util';
+import { builtin } from './builtin.mjs';
 import { consumeTelemetryFd, createTelemetryWriter, writeFully, FRAME_TYPE_JSON, FRAME_TYPE_TEXT } from './telemetry.mjs';
+
+const { format } = builtin('node:util');
+const { writeSync } = builtin('node:fs');
 
 /** Log levels: priority orders them, tlvMask is OR-ed into telemetry frame types. */
 export const LEVELS = Object.freeze({
@@ -112,7 +115,7 @@ export function installLogging({ mode, env = process.env, console: target = glob
   };
   let als;
   if (profile.multiConcurrent) {
-    const { AsyncLocalStorage } = process.getBuiltinModule('node:async_hooks');
+    const { AsyncLocalStorage } = builtin('node:async_hooks');
     als = new AsyncLocalStorage();
     currentIds = () => als.getStore() ?? ids;
     runInInvocation = (requestId, tenantId, fn) => als.run(makeIds(requestId, tenantId), fn);
@@ -162,11 +165,12 @@ export function installLogging({ mode, env = process.env, console: target = glob
     // stdout: one line per record, so newlines inside a record become \r (CloudWatch keeps a
     // multi-line stack trace as one event). JSON.stringify never emits a raw \n, so JSON
     // records need no replacement.
+    const writeLine = stdoutLineWriter();
     emit = format_ === 'JSON'
-      ? (level, args) => { process.stdout.write(jsonLine(Date.now(), level, args) + '\n'); }
+      ? (level, args) => { writeLine(jsonLine(Date.now(), level, args) + '\n'); }
       : (level, args) => {
           const line = textLine(Date.now(), level, args);
-          process.stdout.write((line.includes('\n') ? line.replace(NEWLINES, '\r') : line) + '\n');
+          writeLine((line.includes('\n') ? line.replace(NEWLINES, '\r') : line) + '\n');
         };
   }
 
@@ -217,6 +221,61 @@ export function installLogging({ mode, env = process.env, console: target = glob
 }
 
 const NEWLINES = /\n/g;
+
+/**
+ * Writes whole lines to stdout. The official clients call process.stdout.write, and the first
+ * access to process.stdout builds the stream (net, stream internals): measured at 3-4.5 ms on
+ * a pipe, paid on the first record of every cold start. Until something else asks for
+ * process.stdout we write to fd 1 directly with write(2), which is also what makes the
+ * record safe from loss at process.exit(). Once process.stdout exists (user code writes to it,
+ * or console.dir/table is used), every record goes through it, so records and the user's own
+ * writes stay in order even when the stream has queued data.
+ */
+let stdoutStream = null;
+let stdoutWatched = false;
+function stdoutLineWriter() {
+  if (!stdoutWatched) {
+    stdoutWatched = true;
+    const desc = Object.getOwnPropertyDescriptor(process, 'stdout');
+    if (desc?.get && desc.configurable) {
+      Object.defineProperty(process, 'stdout', {
+        configurable: true,
+        enumerable: desc.enumerable,
+        get() {
+          // First access: let Node build the stream, then step out of the way for good.
+          Object.defineProperty(process, 'stdout', desc);
+          stdoutStream = desc.get.call(process);
+          return stdoutStream;
+        },
+      });
+    } else {
+      stdoutStream = process.stdout;
+    }
+  }
+  return (line) => {
+    if (stdoutStream !== null) {
+      stdoutStream.write(line);
+      return;
+    }
+    try {
+      // Pure-ASCII lines (nearly all) are done in one call; others may need the byte count.
+      const n = writeSync(1, line);
+      if (n !== line.length) {
+        const buf = Buffer.from(line);
+        if (n < buf.length) writeFully(1, buf.subarray(n), buf.length - n);
+      }
+    } catch (err) {
+      if (err.code === 'EAGAIN') {
+        const buf = Buffer.from(line);
+        writeFully(1, buf, buf.length);
+      } else if (err.code !== 'EPIPE' && err.code !== 'EBADF') {
+        throw err;
+      }
+      // stdout closed: nobody can read the record (the official client would crash on the
+      // stream's 'error' event instead).
+    }
+  };
+}
 
 /** The message of a TEXT record: util.format of the arguments, as console.log would print. */
 function textMessage(args) {

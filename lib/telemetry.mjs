@@ -14,7 +14,9 @@
 // two write(2) calls; a reader that sees the pipe between them, or a second writer on the same
 // fd (a worker, a native module), can interleave. We encode header + message into one reusable
 // buffer and write it with a single call, looping only if the kernel accepts part of it.
-import { writeSync } from 'node:fs';
+import { builtin } from './builtin.mjs';
+
+const { writeSync } = builtin('node:fs');
 
 export const FRAME_TYPE_TEXT = 0xa55a0003;
 export const FRAME_TYPE_JSON = 0xa55a0002;
