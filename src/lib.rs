@@ -439,3 +439,147 @@ impl BindingResponseStream {
         Ok(promise)
     }
 }
+
+// ===== emulator (issue 6, the local Lambda): src/emulator/ =====
+// The emulator runs on threads of its own; starting it binds sockets and spawns the runtime
+// (milliseconds), stopping it kills and reaps the runtime, so both are plain sync calls.
+
+/// Options of `startEmulator`; every field has Lambda's default.
+#[napi(object, js_name = "EmulatorOptions")]
+pub struct BindingEmulatorOptions {
+    /// The runtime's argv (e.g. `[process.execPath, 'index.mjs', 'app.handler']`); omitted: the
+    /// runtime is started by the caller against `runtimeApi`.
+    pub command: Option<Vec<String>>,
+    pub task_root: Option<String>,
+    pub handler: Option<String>,
+    pub host: Option<String>,
+    /// Invoke API port: 9000 by default, 0 for a free one.
+    pub port: Option<u32>,
+    pub timeout_seconds: Option<f64>,
+    pub function_name: Option<String>,
+    pub memory_mb: Option<u32>,
+    pub region: Option<String>,
+    pub execution_env: Option<String>,
+    pub runtime_dir: Option<String>,
+    /// `TEXT` or `JSON`.
+    pub log_format: Option<String>,
+    pub log_level: Option<String>,
+    pub max_concurrency: Option<u32>,
+    /// Print START/END/REPORT lines (default true).
+    pub platform_logs: Option<bool>,
+    pub env: Option<std::collections::HashMap<String, String>>,
+}
+
+#[napi(object, js_name = "EmulatorStats")]
+pub struct BindingEmulatorStats {
+    pub runtimes_started: u32,
+    pub invocations: f64,
+    pub timeouts: u32,
+    pub crashes: u32,
+    pub init_errors: u32,
+}
+
+fn emulator_error(env: &Env, message: String) -> Error {
+    let build = || -> Result<Error> {
+        let mut obj = env.create_error(Error::new(Status::InvalidArg, message.clone()))?;
+        obj.set("code", "ERR_EMULATOR")?;
+        Ok(Error::from(obj.to_unknown()))
+    };
+    build().unwrap_or_else(|err| err)
+}
+
+/// A running local Lambda.
+#[napi]
+pub struct Emulator {
+    inner: emulator::Emulator,
+}
+
+/// Starts the local Lambda: invoke API on `host:port`, Runtime API on a free 127.0.0.1 port.
+#[napi]
+pub fn start_emulator(env: Env, options: BindingEmulatorOptions) -> Result<Emulator> {
+    let defaults = emulator::EmulatorConfig::default();
+    let log_format = match options
+        .log_format
+        .as_deref()
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
+        None | Some("TEXT") => emulator::LogFormat::Text,
+        Some("JSON") => emulator::LogFormat::Json,
+        Some(other) => {
+            return Err(emulator_error(
+                &env,
+                format!("log format must be TEXT or JSON, not {other}"),
+            ))
+        }
+    };
+    let port = match options.port {
+        None => defaults.invoke_port,
+        Some(p) => u16::try_from(p).map_err(|_| emulator_error(&env, format!("port {p} is out of range")))?,
+    };
+    let timeout = match options.timeout_seconds {
+        None => defaults.timeout,
+        Some(s) if s.is_finite() && s > 0.0 => std::time::Duration::from_secs_f64(s),
+        Some(s) => {
+            return Err(emulator_error(
+                &env,
+                format!("timeout must be a positive number of seconds, not {s}"),
+            ))
+        }
+    };
+    let config = emulator::EmulatorConfig {
+        command: options.command,
+        task_root: options.task_root.map(Into::into).unwrap_or(defaults.task_root),
+        handler: options.handler.unwrap_or(defaults.handler),
+        invoke_host: options.host.unwrap_or(defaults.invoke_host),
+        invoke_port: port,
+        timeout,
+        function_name: options.function_name.unwrap_or(defaults.function_name),
+        function_version: defaults.function_version,
+        memory_mb: options.memory_mb.unwrap_or(defaults.memory_mb),
+        region: options.region.unwrap_or(defaults.region),
+        execution_env: options.execution_env,
+        runtime_dir: options.runtime_dir.map(Into::into),
+        log_format,
+        log_level: options.log_level,
+        max_concurrency: options.max_concurrency.map_or(1, |n| n as usize),
+        platform_logs: options.platform_logs.unwrap_or(true),
+        env: options.env.map(|m| m.into_iter().collect()).unwrap_or_default(),
+    };
+    emulator::Emulator::start(config)
+        .map(|inner| Emulator { inner })
+        .map_err(|e| emulator_error(&env, e.message))
+}
+
+#[napi]
+impl Emulator {
+    /// The invoke API's port.
+    #[napi(getter)]
+    pub fn port(&self) -> u32 {
+        u32::from(self.inner.invoke_port())
+    }
+
+    /// `127.0.0.1:port` of the current runtime's Runtime API (changes when the runtime restarts).
+    #[napi(getter)]
+    pub fn runtime_api(&self) -> Option<String> {
+        self.inner.runtime_api_endpoint()
+    }
+
+    #[napi]
+    pub fn stats(&self) -> BindingEmulatorStats {
+        let s = self.inner.stats();
+        BindingEmulatorStats {
+            runtimes_started: s.runtimes_started,
+            invocations: s.invocations as f64,
+            timeouts: s.timeouts,
+            crashes: s.crashes,
+            init_errors: s.init_errors,
+        }
+    }
+
+    /// Kills the runtime, fails what is pending, closes every socket. Idempotent.
+    #[napi]
+    pub fn stop(&self) {
+        self.inner.stop();
+    }
+}
