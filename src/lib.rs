@@ -468,6 +468,8 @@ pub struct BindingEmulatorOptions {
     /// Print START/END/REPORT lines (default true).
     pub platform_logs: Option<bool>,
     pub env: Option<std::collections::HashMap<String, String>>,
+    /// The runtime's stdout and the platform lines go to stderr (default false).
+    pub logs_to_stderr: Option<bool>,
 }
 
 #[napi(object, js_name = "EmulatorStats")]
@@ -545,6 +547,7 @@ pub fn start_emulator(env: Env, options: BindingEmulatorOptions) -> Result<Emula
         max_concurrency: options.max_concurrency.map_or(1, |n| n as usize),
         platform_logs: options.platform_logs.unwrap_or(true),
         env: options.env.map(|m| m.into_iter().collect()).unwrap_or_default(),
+        logs_to_stderr: options.logs_to_stderr.unwrap_or(false),
     };
     emulator::Emulator::start(config)
         .map(|inner| Emulator { inner })

@@ -68,6 +68,9 @@ pub struct EmulatorConfig {
     pub platform_logs: bool,
     /// Extra environment for the function, applied over the Lambda variables.
     pub env: Vec<(String, String)>,
+    /// Send the runtime's stdout and the platform lines to stderr, keeping stdout for the
+    /// answer (the one-shot `invoke` command).
+    pub logs_to_stderr: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -90,6 +93,7 @@ impl Default for EmulatorConfig {
             max_concurrency: 1,
             platform_logs: true,
             env: Vec::new(),
+            logs_to_stderr: false,
         }
     }
 }

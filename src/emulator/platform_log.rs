@@ -15,6 +15,7 @@ pub enum LogFormat {
 pub struct PlatformLog {
     format: LogFormat,
     enabled: bool,
+    to_stderr: bool,
 }
 
 /// Figures for a REPORT line.
@@ -32,8 +33,12 @@ fn ms(d: Duration) -> f64 {
 }
 
 impl PlatformLog {
-    pub fn new(format: LogFormat, enabled: bool) -> Self {
-        PlatformLog { format, enabled }
+    pub fn new(format: LogFormat, enabled: bool, to_stderr: bool) -> Self {
+        PlatformLog {
+            format,
+            enabled,
+            to_stderr,
+        }
     }
 
     pub fn enabled(&self) -> bool {
@@ -51,9 +56,15 @@ impl PlatformLog {
                     .to_string()
             }
         };
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
+        // One write per line, so lines never interleave with the runtime's own output mid-line.
+        let line = format!("{line}\n");
+        if self.to_stderr {
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        } else {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(line.as_bytes());
+            let _ = out.flush();
+        }
     }
 
     pub fn start(&self, request_id: &str, version: &str) {

@@ -106,7 +106,7 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(config: EmulatorConfig) -> Self {
-        let log = PlatformLog::new(config.log_format, config.platform_logs);
+        let log = PlatformLog::new(config.log_format, config.platform_logs, config.logs_to_stderr);
         Shared {
             config,
             log,

@@ -97,7 +97,7 @@ fn spawn_runtime(shared: &Arc<Shared>, st: &mut State, command: &[String]) -> io
         .current_dir(&config.task_root)
         .envs(lambda_environment(config, &endpoint))
         .stdin(Stdio::null())
-        .stdout(Stdio::inherit())
+        .stdout(runtime_stdout(config.logs_to_stderr))
         .stderr(Stdio::inherit());
     die_with_parent(&mut cmd);
     let child = match cmd.spawn() {
@@ -111,6 +111,19 @@ fn spawn_runtime(shared: &Arc<Shared>, st: &mut State, command: &[String]) -> io
     st.runtime.pid = Some(child.id());
     st.stats.runtimes_started += 1;
     Ok(child)
+}
+
+fn runtime_stdout(to_stderr: bool) -> Stdio {
+    if to_stderr {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsFd;
+            if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
+                return Stdio::from(fd);
+            }
+        }
+    }
+    Stdio::inherit()
 }
 
 /// The runtime gets SIGKILL if the thread that started it (this supervisor) dies, so even a
