@@ -1,0 +1,368 @@
+// lambda-rapid: the Lambda Node.js runtime loop, a drop-in for /var/runtime/index.mjs.
+//
+//   node index.mjs [handler]      (_HANDLER, LAMBDA_TASK_ROOT, AWS_LAMBDA_RUNTIME_API)
+//
+// Read top to bottom, this file is the event-loop contract (docs/event-loop.md has the
+// measurements behind it). Which official client we match, 3.x (nodejs20.x/22.x) or 4.x
+// (nodejs24.x, Managed Instances), is decided once in lib/mode.mjs; the differences below
+// are named properties of `mode`, never version checks.
+//
+// 1. Start-up: patch console (lib/logging.mjs), define globalThis.awslambda, connect to the
+//    Runtime API, install the process-level error handlers, load the handler (top-level await
+//    in the function's module completes first). A failure is logged, posted to
+//    /runtime/init/error and ends the process: 3.x exits 129, 4.x crashes with 1.
+// 2. GET next: on a libuv worker thread (the JS thread stays free). The handler is called in
+//    the microtask in which that promise resolves.
+// 3. The response:
+//    3.x  POST in the microtask in which the handler's promise settles (or at once from
+//         callback/context.succeed): microtasks queued before that run first, nextTick and
+//         setImmediate callbacks after. A callback with callbackWaitsForEmptyEventLoop
+//         (the default) posts when the event loop has drained; a plain return value is
+//         ignored and null is posted when the loop drains.
+//    4.x  after the handler's promise settles, one setImmediate turn: microtasks, nextTick
+//         and setImmediate callbacks the handler queued all run before the POST.
+//    Either way the POST is a blocking call on the JS thread, as in both official clients:
+//    no timer or I/O callback the handler left behind runs while the response is in flight.
+// 4. GET next again: 3.x after one setImmediate turn (after the handler's immediates), 4.x
+//    right after the POST. Timers the handler left (setTimeout 0 included) run while the
+//    next GET is outstanding, in this process, before or during the next invocation.
+import { mode } from './lib/mode.mjs';
+import { installLogging } from './lib/logging.mjs';
+import { RuntimeClient } from './lib/native.mjs';
+import { Errors, errorPost, xrayCause, serializeResult } from './lib/errors.mjs';
+import { contextBuilder, forwardTraceId } from './lib/context.mjs';
+import { loadHandler } from './lib/handler.mjs';
+
+const env = process.env;
+const NO_GLOBAL_AWSLAMBDA = env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === '1' ||
+  env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === 'true';
+const STREAMING_SYMBOL = Symbol.for('aws.lambda.runtime.handler.streaming');
+
+// ---- 1. start-up ------------------------------------------------------------------------------
+const log = installLogging({ mode });
+const awslambda = await importOptional('./lib/awslambda.mjs');
+if (!NO_GLOBAL_AWSLAMBDA) awslambda?.installAwsLambdaGlobal();
+
+const endpoint = env.AWS_LAMBDA_RUNTIME_API;
+let client;
+try {
+  if (!endpoint) throw new Errors.PlatformError('AWS_LAMBDA_RUNTIME_API is not set: this process must be started by Lambda or an emulator');
+  client = new RuntimeClient(endpoint);
+} catch (err) {
+  // Nowhere to report it: the Runtime API is what is missing.
+  log.logError(mode.initFailure.title, err);
+  process.exit(1);
+}
+
+let current = null; // the invocation in flight, until its response or error is posted
+let initialized = false; // true once the first GET next has been sent
+let initErrorPosted = false;
+let onBeforeExit = null; // what an event loop that drains mid-invocation means (one-shot)
+
+process.on('beforeExit', () => {
+  const fn = onBeforeExit;
+  onBeforeExit = null;
+  fn?.();
+});
+installProcessErrorHandlers();
+
+const taskRoot = env.LAMBDA_TASK_ROOT || process.cwd();
+const handlerString = process.argv[2] || env._HANDLER;
+let handler;
+let isAsync;
+let streaming = false;
+let invokeStreaming;
+try {
+  ({ handler, isAsync } = await loadHandler({ taskRoot, handlerString, mode, errors: Errors }));
+  streaming = isStreaming(handler);
+  if (!mode.callbackHandlers && !streaming && handler.length >= 3) {
+    throw new Errors.CallbackHandlerDeprecated(mode.callbackRefusedMessage);
+  }
+  if (streaming) ({ invokeStreaming } = await import('./lib/streaming.mjs'));
+} catch (err) {
+  log.logError(mode.initFailure.title, err);
+  postInitError(err);
+  if (!mode.initFailure.crash) process.exit(mode.initFailure.exitCode);
+  throw err; // 4.x: Node's own crash report on stderr, exit code 1
+}
+
+const buildContext = contextBuilder({ mode, env, errors: Errors });
+initialized = true;
+if (mode.nextAfterImmediate) scheduleNext();
+else serveFrom(client.next());
+
+// ---- 2.-4. the invoke loop, 4.x ------------------------------------------------------------
+async function serveFrom(nextInvocation) {
+  for (;;) {
+    let inv;
+    try {
+      inv = await nextInvocation;
+    } catch (err) {
+      if (!invocationRejected(err)) return;
+      nextInvocation = client.next();
+      continue;
+    }
+    await log.runInInvocation(inv.requestId, inv.tenantId, () => invokeAwaiting(inv));
+    nextInvocation = client.next();
+  }
+}
+
+// 4.x: the handler's result is awaited whatever the handler is (callbacks were refused at
+// start-up); one setImmediate turn separates its settling from the POST.
+async function invokeAwaiting(inv) {
+  current = inv;
+  let ok = false;
+  let value;
+  try {
+    const context = buildContext(inv);
+    forwardTraceId(inv, env);
+    const event = JSON.parse(inv.body);
+    if (streaming) {
+      await invokeStreaming({ client, handler, event, context, invocation: inv });
+      current = null;
+      return;
+    }
+    value = handler(event, context);
+    if (isThenable(value)) value = await settledOrDrained(value, Errors.NodeJsExit);
+    ok = true;
+  } catch (err) {
+    value = err;
+  }
+  await new Promise(setImmediate);
+  if (ok) postResponse(inv.requestId, value);
+  else postInvokeError(inv.requestId, value);
+}
+
+// A promise the event loop can no longer settle (nothing left to run) would leave the
+// invocation hanging until its timeout: when the loop drains first, it fails instead.
+function settledOrDrained(promise, DrainedError) {
+  return new Promise((resolve, reject) => {
+    onBeforeExit = () => reject(new DrainedError());
+    promise.then(
+      (v) => { onBeforeExit = null; resolve(v); },
+      (e) => { onBeforeExit = null; reject(e); },
+    );
+  });
+}
+
+// ---- 2.-4. the invoke loop, 3.x ------------------------------------------------------------
+function scheduleNext() {
+  setImmediate(nextThenInvoke);
+}
+
+function nextThenInvoke() {
+  client.next().then(invokeOrStream, (err) => {
+    if (invocationRejected(err)) scheduleNext();
+  });
+}
+
+function invokeOrStream(inv) {
+  log.runInInvocation(inv.requestId, inv.tenantId, streaming ? () => invokeStreamingCallbackEra(inv) : () => invokeCallbackEra(inv));
+}
+
+// 3.x: the handler may answer through its promise, the callback, or context.succeed/fail/done;
+// the first answer wins. Nothing here defers the POST: it happens in the turn the answer is given.
+function invokeCallbackEra(inv) {
+  const id = inv.requestId;
+  current = inv;
+  let answered = false; // callback / succeed / fail / done: only the first call counts
+  let completed = false;
+  let waitForEmptyEventLoop = true;
+
+  const postError = (err) => {
+    postInvokeError(id, err);
+    scheduleNext();
+  };
+  const complete = (result) => {
+    if (completed) {
+      console.error('Invocation has already been reported as done. Cannot call complete more than once per invocation.');
+      return;
+    }
+    completed = true;
+    postResponse(id, result);
+    scheduleNext();
+  };
+  const done = (err, result) => {
+    onBeforeExit = null;
+    if (err !== undefined && err !== null) postError(err);
+    else complete(result);
+  };
+  const firstOnly = (fn) => (...args) => {
+    if (answered) return;
+    answered = true;
+    fn(...args);
+  };
+  const callback = firstOnly((err, result) => {
+    onBeforeExit = null;
+    if (err !== undefined && err !== null) postError(err);
+    else if (!waitForEmptyEventLoop) complete(result);
+    else onBeforeExit = () => setImmediate(() => complete(result));
+  });
+  const succeed = firstOnly((result) => done(null, result));
+  const fail = firstOnly((err) => (err === undefined || err === null ? done('handled') : done(err, null)));
+
+  // Neither answered nor returned a promise that settles: when the loop drains, a plain
+  // function has forgotten its callback (null, as officially), an async one never settled.
+  onBeforeExit = () => {
+    completed = true;
+    if (isAsync || mode.neverSettledNonAsync === 'node-js-exit') postError(new Errors.NodeJsExit());
+    else {
+      postResponse(id, null);
+      scheduleNext();
+    }
+  };
+
+  try {
+    const event = JSON.parse(inv.body);
+    forwardTraceId(inv, env);
+    const context = buildContext(inv, {
+      get callbackWaitsForEmptyEventLoop() { return waitForEmptyEventLoop; },
+      set callbackWaitsForEmptyEventLoop(value) { waitForEmptyEventLoop = value; },
+      succeed,
+      fail,
+      done: firstOnly(done),
+    });
+    const result = handler(event, context, callback);
+    if (isThenable(result)) result.then(succeed, fail).catch(fail);
+  } catch (err) {
+    callback(err);
+  }
+}
+
+async function invokeStreamingCallbackEra(inv) {
+  current = inv;
+  try {
+    const event = JSON.parse(inv.body);
+    forwardTraceId(inv, env);
+    const context = buildContext(inv, {});
+    await invokeStreaming({ client, handler, event, context, invocation: inv });
+    current = null;
+  } catch (err) {
+    if (current) postInvokeError(inv.requestId, err);
+  }
+  scheduleNext();
+}
+
+// ---- posting ---------------------------------------------------------------------------------
+function postResponse(id, result) {
+  let body;
+  try {
+    body = serializeResult(result, mode, Errors);
+  } catch (err) {
+    postInvokeError(id, err);
+    return;
+  }
+  try {
+    client.respondSync(id, body);
+  } catch (err) {
+    postFailed(id, err);
+  }
+  current = null;
+}
+
+function postInvokeError(id, err) {
+  log.logError('Invoke Error', err);
+  postInvokeErrorQuietly(id, err);
+}
+
+function postInvokeErrorQuietly(id, err) {
+  const { body, errorType } = errorPost(err);
+  try {
+    client.failSync(id, body, errorType, xrayCause(err) || undefined);
+  } catch (e) {
+    postFailed(id, e);
+  }
+  current = null;
+}
+
+function postInitError(err) {
+  if (initErrorPosted) return;
+  initErrorPosted = true;
+  const { body, errorType } = errorPost(err);
+  try {
+    client.initErrorSync(body, errorType);
+  } catch (e) {
+    console.error(`Could not post the init error to the Runtime API at ${endpoint}: ${e.message}`);
+  }
+}
+
+// The Runtime API refused a post. 413: the response is over Lambda's size limit; the
+// invocation fails with that reason instead of silently losing the answer. Anything else is
+// logged; a Runtime API that cannot be reached at all ends the process.
+function postFailed(id, err) {
+  if (err?.status === 413) {
+    const tooLarge = new Error(`Response payload size exceeded the Runtime API's limit: ${err.body || err.message}`);
+    tooLarge.name = 'Function.ResponseSizeTooLarge';
+    postInvokeErrorQuietly(id, tooLarge);
+    return;
+  }
+  console.error(`Could not post the result of invocation ${id} to the Runtime API: ${err?.message ?? err}`);
+  if (err?.code === 'ERR_RUNTIME_API_UNREACHABLE') process.exit(mode.runtimeApiFailureExitCode);
+}
+
+// GET next failed. An event the client could not turn into an invocation (a required header
+// missing) fails that invocation when its id is known; an unreachable API ends the process.
+// Returns whether the loop may go on.
+function invocationRejected(err) {
+  if (err?.code === 'ERR_RUNTIME_API_INVALID_INVOCATION' && err.requestId) {
+    postInvokeError(err.requestId, err);
+    return true;
+  }
+  console.error(`The Runtime API at ${endpoint} failed: ${err?.message ?? err}`);
+  process.exit(mode.runtimeApiFailureExitCode);
+  return false;
+}
+
+// ---- process-level errors ----------------------------------------------------------------------
+function installProcessErrorHandlers() {
+  if (mode.processErrors === 'report-and-exit') {
+    // 3.x: the error is the invocation's (or init's), then the process exits 129 / 128.
+    process.on('uncaughtException', (err) => {
+      log.logError('Uncaught Exception', err);
+      reportProcessError(err);
+      process.exit(mode.uncaughtExceptionExitCode);
+    });
+    process.on('unhandledRejection', (reason, promise) => {
+      const err = new Errors.UnhandledPromiseRejection(reason, promise);
+      log.logError('Unhandled Promise Rejection', err);
+      reportProcessError(err);
+      process.exit(mode.unhandledRejectionExitCode);
+    });
+    return;
+  }
+  // 4.x installs no handler: Node crashes with its own report and exit code 1. A monitor does
+  // not change that (nor process.listenerCount('uncaughtException')); it posts the error of
+  // the invocation in flight first, so Lambda reports it instead of a bare Runtime.ExitError.
+  process.on('uncaughtExceptionMonitor', (err, origin) => {
+    if (process.listenerCount('uncaughtException') > 0) return; // the function handles it
+    reportProcessError(origin === 'unhandledRejection' ? new Errors.UnhandledPromiseRejection(err) : err);
+  });
+}
+
+function reportProcessError(err) {
+  if (current) postInvokeErrorQuietly(current.requestId, err);
+  else if (!initialized) postInitError(err);
+}
+
+// ---- helpers ---------------------------------------------------------------------------------
+function isThenable(value) {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function';
+}
+
+function isStreaming(fn) {
+  if (awslambda?.isStreamingHandler) return awslambda.isStreamingHandler(fn);
+  const marker = fn[STREAMING_SYMBOL];
+  if (!marker) return false;
+  if (marker === 'response') return true;
+  throw new Errors.MalformedStreamingHandler('Only response streaming is supported.');
+}
+
+// A helper module another area delivers; absent until it lands (then this becomes a static import).
+async function importOptional(specifier) {
+  try {
+    return await import(specifier);
+  } catch (err) {
+    if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes(specifier.slice(2))) return undefined;
+    throw err;
+  }
+}

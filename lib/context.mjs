@@ -1,0 +1,97 @@
+// The `context` object a handler receives, built from the invocation's headers and the
+// function's environment, with the official clients' property names, order and values:
+//
+//   3.x: callbackWaitsForEmptyEventLoop, succeed, fail, done (the loop supplies these),
+//        functionVersion, functionName, memoryLimitInMB, logGroupName, logStreamName,
+//        clientContext, identity, invokedFunctionArn, awsRequestId, tenantId,
+//        getRemainingTimeInMillis
+//   4.x: clientContext, identity, invokedFunctionArn, awsRequestId, tenantId, xRayTraceId,
+//        getRemainingTimeInMillis, functionName, functionVersion, memoryLimitInMB,
+//        logGroupName, logStreamName
+//
+// The environment part is read once: process.env reads cross into C++ on every access.
+// getRemainingTimeInMillis is an own closure, not a prototype method, because functions pass
+// it around unbound (`const { getRemainingTimeInMillis } = context`).
+import { mode as processMode } from './mode.mjs';
+import { Errors } from './errors.mjs';
+
+/**
+ * Returns `build(invocation, base)`: fills `base` (3.x: the loop's object carrying the
+ * callback-era members; 4.x: a fresh object if omitted) and returns it. Throws, before the
+ * handler runs, when the client-context or Cognito identity header is not JSON.
+ */
+export function contextBuilder({ mode = processMode, env = process.env, errors = Errors } = {}) {
+  const functionName = env.AWS_LAMBDA_FUNCTION_NAME;
+  const functionVersion = env.AWS_LAMBDA_FUNCTION_VERSION;
+  const memoryLimitInMB = env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE;
+  const logGroupName = env.AWS_LAMBDA_LOG_GROUP_NAME;
+  const logStreamName = env.AWS_LAMBDA_LOG_STREAM_NAME;
+
+  const parseHeader = mode.contextErrorStyle === 'v3'
+    ? (value, name) => {
+        if (value === undefined) return undefined;
+        try {
+          return JSON.parse(value);
+        } catch (err) {
+          throw new Error(`Cannot parse ${name} as json: ${err.toString()}`);
+        }
+      }
+    : (value, name) => {
+        if (!value) return undefined;
+        try {
+          return JSON.parse(value);
+        } catch (err) {
+          throw new errors.PlatformError(`Failed to parse ${name} as JSON: ${err.message}`);
+        }
+      };
+  const [clientContextName, identityName] = mode.contextErrorStyle === 'v3'
+    ? ['ClientContext', 'CognitoIdentity']
+    : ['lambda-runtime-client-context', 'lambda-runtime-cognito-identity'];
+
+  if (mode.contextHasTraceId) {
+    return function build(inv, base = {}) {
+      const deadline = inv.deadlineMs;
+      base.clientContext = parseHeader(inv.clientContext, clientContextName);
+      base.identity = parseHeader(inv.cognitoIdentity, identityName);
+      base.invokedFunctionArn = inv.invokedFunctionArn;
+      base.awsRequestId = inv.requestId;
+      base.tenantId = inv.tenantId;
+      base.xRayTraceId = inv.traceId;
+      base.getRemainingTimeInMillis = () => deadline - Date.now();
+      base.functionName = functionName;
+      base.functionVersion = functionVersion;
+      base.memoryLimitInMB = memoryLimitInMB;
+      base.logGroupName = logGroupName;
+      base.logStreamName = logStreamName;
+      return base;
+    };
+  }
+  return function build(inv, base = {}) {
+    const deadline = inv.deadlineMs;
+    // Parsed first: 3.x builds the header part before assigning anything.
+    const clientContext = parseHeader(inv.clientContext, clientContextName);
+    const identity = parseHeader(inv.cognitoIdentity, identityName);
+    base.functionVersion = functionVersion;
+    base.functionName = functionName;
+    base.memoryLimitInMB = memoryLimitInMB;
+    base.logGroupName = logGroupName;
+    base.logStreamName = logStreamName;
+    base.clientContext = clientContext;
+    base.identity = identity;
+    base.invokedFunctionArn = inv.invokedFunctionArn;
+    base.awsRequestId = inv.requestId;
+    base.tenantId = inv.tenantId;
+    base.getRemainingTimeInMillis = () => deadline - Date.now();
+    return base;
+  };
+}
+
+/**
+ * process.env._X_AMZN_TRACE_ID follows the invocation's trace header (the X-Ray SDK and
+ * OpenTelemetry read it), and is removed when the header is absent so a previous
+ * invocation's trace does not leak into this one.
+ */
+export function forwardTraceId(inv, env = process.env) {
+  if (inv.traceId) env._X_AMZN_TRACE_ID = inv.traceId;
+  else if (env._X_AMZN_TRACE_ID !== undefined) delete env._X_AMZN_TRACE_ID;
+}

@@ -1,0 +1,147 @@
+// Which official client we behave like: the one place that decides between the 3.x and the
+// 4.x behaviour of aws-lambda-ric. AWS runs 3.x in its nodejs20.x / nodejs22.x images and 4.x in
+// nodejs24.x and for Lambda Managed Instances; functions notice the difference (callback
+// handlers, exit codes, event-loop ordering, log placeholders), so a drop-in replacement must
+// pick the one the environment asks for. Every behaviour difference is a field of the mode
+// object below, so code elsewhere branches on a named property, never on a version number.
+//
+// The table (docs/compatibility.md repeats it with the reasons):
+//
+// | field                    | 3.x (nodejs20.x/22.x)                   | 4.x (nodejs24.x, managed instances) |
+// |--------------------------|-----------------------------------------|-------------------------------------|
+// | callbackHandlers         | (event, context, callback) supported    | refused at init: CallbackHandlerDeprecated |
+// | legacyContext            | context.succeed/fail/done and           | absent                              |
+// |                          | callbackWaitsForEmptyEventLoop          |                                     |
+// | syncResultIsResponse     | no: a plain return value is ignored,    | yes: the value is the response      |
+// |                          | null is posted when the loop drains     |                                     |
+// | postAfterImmediate       | no: POST in the microtask that settles  | yes: nextTick + setImmediate        |
+// |                          | the handler's promise                   | callbacks run before the POST       |
+// | nextAfterImmediate       | yes: GET next after queued immediates   | no: GET next right after the POST   |
+// | processErrors            | 'report-and-exit': post for the         | 'crash': Node's own crash (exit 1); |
+// |                          | invocation, exit 129 / 128              | we post for the invocation first    |
+// | initFailure              | log 'Uncaught Exception', post, exit 129| log 'Init Error', post, crash (1)   |
+// | runtimeApiFailureExitCode| 129 (GET next / a post cannot be sent)  | 1                                   |
+// | errorNameIsOwn           | no: Runtime.* name on the prototype     | yes: own `name` (shows in logs)     |
+// | errorClassNames          | ImportModuleError, HandlerNotFound, ... | ImportModuleError, HandlerNotFoundError, ... |
+// | stringifyErrorType       | 'Error'                                 | 'Runtime.JSONStringifyError'        |
+// | nullishError             | 'handled' (a string error)              | String(value) with typeof as type   |
+// | contextErrorStyle        | 'Cannot parse ClientContext as json: …' | 'Failed to parse lambda-runtime-client-context as JSON: …' |
+// | contextHasTraceId        | no                                      | context.xRayTraceId                 |
+// | loadCommonJsWithRequire  | yes (require stack names the runtime)   | no: every module through import()   |
+// | neverSettledNonAsync     | null response (forgotten callback)      | Runtime.NodeJsExit error            |
+// | version                  | 3 (logging reads it: placeholder id     | 4 ('-')                             |
+// |                          | `undefined`)                            |                                     |
+//
+// Both modes (deliberately, see docs/compatibility.md): an `async function` handler whose
+// promise never settles while the event loop drains fails with Runtime.NodeJsExit (the current
+// 3.x source), a directory holding an index file loads, a default export holding the handler
+// is found, and an invocation that the official 4.x client would crash on without telling the
+// Runtime API (bad event JSON, bad client-context header, an uncaught exception) gets its
+// error posted first.
+
+const CALLBACK_REFUSED_NODE22 =
+  'ERROR: AWS Lambda does not support callback-based function handlers when using Node.js 22 with Managed Instances. ' +
+  'To use Managed Instances, modify this function to use a supported handler signature. ' +
+  'For more information see https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html.';
+const CALLBACK_REFUSED_NODE24 =
+  'ERROR: AWS Lambda has removed support for callback-based function handlers starting with Node.js 24. ' +
+  'You need to modify this function to use a supported handler signature to use Node.js 24 or later. ' +
+  'For more information see https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html.';
+
+/**
+ * The behaviour profile for an environment. 3.x when AWS_EXECUTION_ENV names Node 20 or 22
+ * (or, unset, on Node < 24), 4.x on Node 24+ and whenever AWS_LAMBDA_MAX_CONCURRENCY says the
+ * function runs on Managed Instances (AWS uses the 4.x client there, Node 22 included).
+ */
+export function modeFor(env = process.env, nodeVersion = process.versions.node) {
+  const named = /nodejs(\d+)/i.exec(env.AWS_EXECUTION_ENV ?? '');
+  const major = named ? Number(named[1]) : Number(nodeVersion.split('.')[0]);
+  const managedInstances = env.AWS_LAMBDA_MAX_CONCURRENCY !== undefined;
+  const v4 = major >= 24 || managedInstances;
+  const reason = named
+    ? `AWS_EXECUTION_ENV=${env.AWS_EXECUTION_ENV}${managedInstances ? ' with AWS_LAMBDA_MAX_CONCURRENCY' : ''}`
+    : `Node.js ${nodeVersion}${managedInstances ? ' with AWS_LAMBDA_MAX_CONCURRENCY' : ''}`;
+  return Object.freeze(v4 ? v4Mode(env, reason) : v3Mode(reason));
+}
+
+function v3Mode(reason) {
+  return {
+    version: 3,
+    name: '3.x',
+    reason,
+    callbackHandlers: true,
+    callbackRefusedMessage: undefined,
+    legacyContext: true,
+    syncResultIsResponse: false,
+    postAfterImmediate: false,
+    nextAfterImmediate: true,
+    processErrors: 'report-and-exit',
+    uncaughtExceptionExitCode: 129,
+    unhandledRejectionExitCode: 128,
+    runtimeApiFailureExitCode: 129,
+    initFailure: { title: 'Uncaught Exception', crash: false, exitCode: 129 },
+    errorNameIsOwn: false,
+    errorClassNames: {
+      ImportModule: 'ImportModuleError',
+      HandlerNotFound: 'HandlerNotFound',
+      MalformedHandlerName: 'MalformedHandlerName',
+      UserCodeSyntax: 'UserCodeSyntaxError',
+      MalformedStreamingHandler: 'MalformedStreamingHandler',
+      JSONStringify: 'JSONStringifyError',
+      Platform: 'PlatformError',
+      CallbackHandlerDeprecated: 'CallbackHandlerDeprecatedError',
+      UnhandledPromiseRejection: 'UnhandledPromiseRejection',
+      NodeJsExit: 'NodeJsExit',
+    },
+    userCodeSyntaxKeepsStack: false,
+    stringifyErrorType: 'Error',
+    nullishError: 'handled',
+    contextErrorStyle: 'v3',
+    contextHasTraceId: false,
+    loadCommonJsWithRequire: true,
+    neverSettledNonAsync: 'null-response',
+  };
+}
+
+function v4Mode(env, reason) {
+  return {
+    version: 4,
+    name: '4.x',
+    reason,
+    callbackHandlers: false,
+    callbackRefusedMessage:
+      env.AWS_EXECUTION_ENV === 'AWS_Lambda_nodejs22.x' ? CALLBACK_REFUSED_NODE22 : CALLBACK_REFUSED_NODE24,
+    legacyContext: false,
+    syncResultIsResponse: true,
+    postAfterImmediate: true,
+    nextAfterImmediate: false,
+    processErrors: 'crash',
+    uncaughtExceptionExitCode: 1,
+    unhandledRejectionExitCode: 1,
+    runtimeApiFailureExitCode: 1,
+    initFailure: { title: 'Init Error', crash: true, exitCode: 1 },
+    errorNameIsOwn: true,
+    errorClassNames: {
+      ImportModule: 'ImportModuleError',
+      HandlerNotFound: 'HandlerNotFoundError',
+      MalformedHandlerName: 'MalformedHandlerNameError',
+      UserCodeSyntax: 'UserCodeSyntaxError',
+      MalformedStreamingHandler: 'MalformedStreamingHandler',
+      JSONStringify: 'JSONStringifyError',
+      Platform: 'PlatformError',
+      CallbackHandlerDeprecated: 'CallbackHandlerDeprecatedError',
+      UnhandledPromiseRejection: 'UnhandledPromiseRejection',
+      NodeJsExit: 'NodeJsExit',
+    },
+    userCodeSyntaxKeepsStack: true,
+    stringifyErrorType: 'Runtime.JSONStringifyError',
+    nullishError: 'string',
+    contextErrorStyle: 'v4',
+    contextHasTraceId: true,
+    loadCommonJsWithRequire: false,
+    neverSettledNonAsync: 'node-js-exit',
+  };
+}
+
+/** The mode of this process, decided once at start-up. */
+export const mode = modeFor();
