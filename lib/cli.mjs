@@ -1,0 +1,206 @@
+// The `lambda-rapid` command line: `serve` (a local Lambda on --port) and `invoke` (one event,
+// one answer, exit status says whether the function failed). Usage errors exit with 2, a
+// function error with 1. Parsing is strict: an unknown flag is an error, never ignored.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+export const HELP = `Usage:
+  lambda-rapid serve <handler> [options]    Run a function locally behind a Lambda invoke API
+  lambda-rapid invoke <handler> [options]   Start the function, invoke it once, print the answer
+  lambda-rapid <handler>                    Be the runtime (inside Lambda, or under AWS's RIE)
+  lambda-rapid --help | --version
+
+<handler> is Lambda's handler string, e.g. index.handler or src/app.main (module.export).
+
+Options (serve and invoke):
+  --task-root DIR       The function's code directory (default: the working directory)
+  --timeout S           Function timeout in seconds (default: 3); a slower invocation gets
+                        "Task timed out after S.00 seconds" and the runtime is restarted
+  --memory MB           AWS_LAMBDA_FUNCTION_MEMORY_SIZE (default: 128)
+  --log-format F        TEXT or JSON (AWS_LAMBDA_LOG_FORMAT; default: TEXT)
+  --log-level L         TRACE, DEBUG, INFO, WARN, ERROR or FATAL (AWS_LAMBDA_LOG_LEVEL)
+  --function-name NAME  AWS_LAMBDA_FUNCTION_NAME (default: function)
+  --env KEY=VALUE       An environment variable for the function (repeatable)
+  --quiet               No START/END/REPORT lines
+
+serve only:
+  --port N              Invoke API port (default: 9000; 0 picks a free one)
+  --host ADDR           Invoke API address (default: 127.0.0.1)
+
+invoke only:
+  --event FILE          The event: a JSON file, or - for stdin (default: {})
+
+serve answers POST /2015-03-31/functions/function/invocations like AWS's Runtime Interface
+Emulator (and POST /2021-11-15/functions/function/response-streaming-invocations); stop it
+with Ctrl-C or SIGTERM. invoke prints the function's answer on stdout and its logs on stderr;
+it exits with 1 when the function fails.
+`;
+
+const COMMON = {
+  'task-root': { type: 'string' },
+  timeout: { type: 'string' },
+  memory: { type: 'string' },
+  'log-format': { type: 'string' },
+  'log-level': { type: 'string' },
+  'function-name': { type: 'string' },
+  env: { type: 'string', multiple: true },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+const SERVE = { ...COMMON, port: { type: 'string' }, host: { type: 'string' } };
+const INVOKE = { ...COMMON, event: { type: 'string' } };
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+
+export class UsageError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+function number(name, value, { min, integer = false, max = Infinity }) {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}${max < Infinity ? ` and <= ${max}` : ''}, got '${value}'`);
+  }
+  return n;
+}
+
+/** Parses `serve`/`invoke` arguments into emulator options; throws UsageError on bad input. */
+export function parseCommand(command, args) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: command === 'serve' ? SERVE : INVOKE, allowPositionals: true, strict: true });
+  } catch (e) {
+    // node:util's messages name the flag ("Unknown option '--foo'"); keep them, drop the advice
+    // about '--' that does not apply here.
+    throw new UsageError(e.message.split('. To specify a positional')[0]);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { help: true };
+  if (positionals.length === 0) throw new UsageError(`${command}: missing <handler> (e.g. lambda-rapid ${command} index.handler)`);
+  if (positionals.length > 1) throw new UsageError(`${command}: unexpected argument '${positionals[1]}'`);
+  const logFormat = values['log-format']?.toUpperCase();
+  if (logFormat !== undefined && logFormat !== 'TEXT' && logFormat !== 'JSON') {
+    throw new UsageError(`--log-format must be TEXT or JSON, got '${values['log-format']}'`);
+  }
+  const logLevel = values['log-level']?.toUpperCase();
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${values['log-level']}'`);
+  }
+  const env = {};
+  for (const kv of values.env ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--env expects KEY=VALUE, got '${kv}'`);
+    env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return {
+    handler: positionals[0],
+    taskRoot: path.resolve(values['task-root'] ?? process.cwd()),
+    timeout: number('timeout', values.timeout, { min: 0.001 }) ?? 3,
+    memory: number('memory', values.memory, { min: 128, max: 10240, integer: true }) ?? 128,
+    port: number('port', values.port, { min: 0, max: 65535, integer: true }) ?? 9000,
+    host: values.host ?? '127.0.0.1',
+    logFormat,
+    logLevel,
+    functionName: values['function-name'] ?? 'function',
+    env,
+    platformLogs: !values.quiet,
+    event: values.event,
+  };
+}
+
+function readEvent(source) {
+  if (source === undefined) return '{}';
+  try {
+    return source === '-' ? readFileSync(0, 'utf8') : readFileSync(source, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--event: cannot read ${source === '-' ? 'stdin' : source}: ${e.message}`);
+  }
+}
+
+async function serve(opts) {
+  const { startEmulator } = await import('./emulator.mjs');
+  const emulator = startEmulator(opts);
+  process.stderr.write(
+    `lambda-rapid: serving ${opts.handler} from ${opts.taskRoot}\n` +
+      `lambda-rapid: invoke with: curl -XPOST "http://${opts.host}:${emulator.port}/2015-03-31/functions/function/invocations" -d '{}'\n`,
+  );
+  // The emulator lives on native threads, which do not keep Node's event loop alive: this does.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  return new Promise((resolve) => {
+    const shutdown = (signal) => {
+      process.off('SIGINT', shutdown);
+      process.off('SIGTERM', shutdown);
+      emulator.stop(); // kills and reaps the runtime: no orphan survives us
+      clearInterval(keepAlive);
+      process.stderr.write(`lambda-rapid: ${signal}: stopped\n`);
+      resolve(0);
+    };
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
+  });
+}
+
+async function invokeOnce(opts) {
+  const event = readEvent(opts.event);
+  const { startEmulator, invoke } = await import('./emulator.mjs');
+  const emulator = startEmulator({ ...opts, port: 0, logsToStderr: true });
+  const stop = () => emulator.stop();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const res = await invoke(emulator.port, event, { raw: true });
+    process.stdout.write(res.body.endsWith('\n') ? res.body : `${res.body}\n`);
+    if (res.status !== 200) return 1;
+    return res.functionError ? 1 : 0;
+  } finally {
+    emulator.stop();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+async function version() {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+  return pkg.version;
+}
+
+/** Runs the CLI; resolves with the exit status. */
+export async function main(argv) {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(HELP);
+        return command === undefined ? 2 : 0;
+      case '--version':
+      case '-v':
+        process.stdout.write(`${await version()}\n`);
+        return 0;
+      case 'serve':
+      case 'invoke': {
+        const opts = parseCommand(command, rest);
+        if (opts.help) {
+          process.stdout.write(HELP);
+          return 0;
+        }
+        return await (command === 'serve' ? serve(opts) : invokeOnce(opts));
+      }
+      default:
+        throw new UsageError(`unknown command or option '${command}'`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || e.code === 'ERR_EMULATOR') {
+      process.stderr.write(`lambda-rapid: ${e.message}\nRun 'lambda-rapid --help' for usage.\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
