@@ -1,0 +1,78 @@
+// globalThis.awslambda: what both official clients define before the handler's module loads,
+// and what a streaming function calls at import time:
+//
+//   export const handler = awslambda.streamifyResponse(async (event, responseStream, context) => {
+//     const stream = awslambda.HttpResponseStream.from(responseStream, { statusCode: 200 });
+//     stream.end('hello');
+//   }, { highWaterMark: 16384 });
+//
+// Loaded at every start-up, so it is tiny and imports nothing: the streaming machinery itself
+// (lib/streaming.mjs) is imported only when a streaming handler is invoked. The marks are the
+// registered symbols the official clients use, so a handler marked by a library that sets them
+// itself is recognised too.
+
+const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const HANDLER_HIGH_WATER_MARK = Symbol.for('aws.lambda.runtime.handler.streaming.highWaterMark');
+const STREAM_RESPONSE = 'response';
+
+/** The content type of a response that starts with an HTTP prelude (function URLs, API Gateway). */
+export const HTTP_INTEGRATION_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
+/** The prelude's JSON is followed by this many NUL bytes, then the body. */
+export const PRELUDE_DELIMITER_LENGTH = 8;
+
+/**
+ * HttpResponseStream.from(responseStream, prelude): the response becomes an HTTP response whose
+ * status, headers and cookies are `prelude`. The stream writes the prelude and the delimiter
+ * right before its first bytes, whichever way they come (write, end(chunk), a bare end(),
+ * pipeline), so the prelude always precedes the body.
+ */
+export class HttpResponseStream {
+  static from(underlyingStream, prelude) {
+    underlyingStream.setContentType(HTTP_INTEGRATION_CONTENT_TYPE);
+    const json = JSON.stringify(prelude);
+    // `_onBeforeFirstWrite` is the official clients' hook, kept so that streams and libraries
+    // built around it behave the same here.
+    underlyingStream._onBeforeFirstWrite = (write) => {
+      write(json);
+      write(new Uint8Array(PRELUDE_DELIMITER_LENGTH));
+    };
+    return underlyingStream;
+  }
+}
+
+/** awslambda.streamifyResponse(handler, { highWaterMark }): marks `handler` as streaming. */
+function streamifyResponse(handler, options) {
+  handler[HANDLER_STREAMING] = STREAM_RESPONSE;
+  if (typeof options?.highWaterMark === 'number') {
+    handler[HANDLER_HIGH_WATER_MARK] = parseInt(String(options.highWaterMark), 10);
+  }
+  return handler;
+}
+
+/**
+ * Defines globalThis.awslambda (keeping any members already there). The caller skips this when
+ * AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA is "1" or "true", as the official clients do.
+ */
+export function installAwsLambdaGlobal() {
+  globalThis.awslambda = { ...globalThis.awslambda, streamifyResponse, HttpResponseStream };
+}
+
+/**
+ * Whether `fn` was marked by streamifyResponse. A mark other than response streaming is refused
+ * with `errors.MalformedStreamingHandler` (an init error, as officially), when given.
+ */
+export function isStreamingHandler(fn, errors) {
+  const mark = fn?.[HANDLER_STREAMING];
+  if (mark === undefined || mark === null || mark === false) return false;
+  if (mark === STREAM_RESPONSE) return true;
+  const message = 'Only response streaming is supported.';
+  throw errors?.MalformedStreamingHandler ? new errors.MalformedStreamingHandler(message) : new Error(message);
+}
+
+/** The highWaterMark given to streamifyResponse, or undefined. */
+export function streamingHighWaterMark(fn) {
+  const value = fn?.[HANDLER_HIGH_WATER_MARK];
+  if (value === undefined || value === null || value === false) return undefined;
+  const n = parseInt(value, 10);
+  return Number.isNaN(n) ? undefined : n;
+}
