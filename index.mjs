@@ -335,7 +335,10 @@ function installProcessErrorHandlers() {
   // the invocation in flight first, so Lambda reports it instead of a bare Runtime.ExitError.
   process.on('uncaughtExceptionMonitor', (err, origin) => {
     if (process.listenerCount('uncaughtException') > 0) return; // the function handles it
-    reportProcessError(origin === 'unhandledRejection' ? new Errors.UnhandledPromiseRejection(err) : err);
+    if (origin !== 'unhandledRejection') reportProcessError(err);
+    // A non-Error reason reaches us wrapped by Node (ERR_UNHANDLED_REJECTION); its message
+    // describes the reason, so it becomes the message rather than "UnhandledPromiseRejection: ...".
+    else reportProcessError(new Errors.UnhandledPromiseRejection(err?.code === 'ERR_UNHANDLED_REJECTION' ? err.message : err));
   });
 }
 
