@@ -97,8 +97,8 @@ fn spawn_runtime(shared: &Arc<Shared>, st: &mut State, command: &[String]) -> io
         .current_dir(&config.task_root)
         .envs(lambda_environment(config, &endpoint))
         .stdin(Stdio::null())
-        .stdout(runtime_stdout(config.logs_to_stderr))
-        .stderr(Stdio::inherit());
+        .stdout(passed_through(config.logs_to_stderr))
+        .stderr(passed_through(true));
     die_with_parent(&mut cmd);
     let child = match cmd.spawn() {
         Ok(c) => c,
@@ -113,14 +113,20 @@ fn spawn_runtime(shared: &Arc<Shared>, st: &mut State, command: &[String]) -> io
     Ok(child)
 }
 
-fn runtime_stdout(to_stderr: bool) -> Stdio {
-    if to_stderr {
-        #[cfg(unix)]
-        {
-            use std::os::fd::AsFd;
-            if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
-                return Stdio::from(fd);
-            }
+/// The runtime writes to the emulator's own stdout and stderr. They are passed explicitly (as
+/// duplicates) because Node marks fds 0-15 close-on-exec at start-up
+/// (`uv_disable_stdio_inheritance`): `Stdio::inherit()` would leave the child with none.
+fn passed_through(to_stderr: bool) -> Stdio {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let fd = if to_stderr {
+            std::io::stderr().as_fd().try_clone_to_owned()
+        } else {
+            std::io::stdout().as_fd().try_clone_to_owned()
+        };
+        if let Ok(fd) = fd {
+            return Stdio::from(fd);
         }
     }
     Stdio::inherit()

@@ -1,0 +1,92 @@
+// Runs `lambda-rapid serve` as a user would (a child process on a free port) and talks to it
+// over HTTP. Collects the CLI's output (the function's logs pass through it).
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = path.join(ROOT, 'bin', 'lambda-rapid.mjs');
+export const EMULATOR_FIXTURES = path.join(ROOT, '__test__', 'fixtures', 'emulator');
+export const INVOKE_PATH = '/2015-03-31/functions/function/invocations';
+
+/** Runs the CLI to completion: `{ code, signal, stdout, stderr }`. */
+export function runCli(args, { input, env, cwd = ROOT } = {}) {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: 'pipe' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  child.stdin.end(input);
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+/** Starts `lambda-rapid serve <handler> --port 0 ...`; resolves once it listens. */
+export async function serve(handler, args = [], { env, taskRoot = EMULATOR_FIXTURES } = {}) {
+  const child = spawn(process.execPath, [BIN, 'serve', handler, '--task-root', taskRoot, '--port', '0', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const waiters = [];
+  const onData = (d) => {
+    output += d;
+    for (const w of waiters.slice()) w();
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const waitForOutput = (re, timeoutMs = 10000) => new Promise((resolve, reject) => {
+    const check = () => {
+      const m = re.exec(output);
+      if (m) {
+        waiters.splice(waiters.indexOf(check), 1);
+        clearTimeout(timer);
+        resolve(m);
+      }
+    };
+    const timer = setTimeout(() => {
+      waiters.splice(waiters.indexOf(check), 1);
+      reject(new Error(`timed out waiting for ${re} in:\n${output}`));
+    }, timeoutMs);
+    waiters.push(check);
+    check();
+  });
+  const m = await waitForOutput(/http:\/\/127\.0\.0\.1:(\d+)\//);
+  const port = Number(m[1]);
+  return {
+    port,
+    child,
+    exited,
+    get output() { return output; },
+    waitForOutput,
+    invoke: (event, opts) => invokeHttp(port, event, opts),
+    /** Sends `signal` and resolves with the exit status. */
+    stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/**
+ * One HTTP request to the invoke API with fetch, as a user's client would make it.
+ * Resolves `{ status, headers, text, json, functionError }`.
+ */
+export async function invokeHttp(port, event, { path: p = INVOKE_PATH, method = 'POST', headers = {}, raw = false } = {}) {
+  const body = method === 'GET' ? undefined : raw ? event : JSON.stringify(event ?? {});
+  const res = await fetch(`http://127.0.0.1:${port}${p}`, { method, body, headers });
+  const text = await res.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.status, headers: res.headers, text, json, functionError: res.headers.get('x-amz-function-error') };
+}
+
+/** Whether a process exists (signal 0 probes without signalling). */
+export function processExists(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
