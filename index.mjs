@@ -32,16 +32,15 @@ import { RuntimeClient } from './lib/native.mjs';
 import { Errors, errorPost, xrayCause, serializeResult } from './lib/errors.mjs';
 import { contextBuilder, forwardTraceId } from './lib/context.mjs';
 import { loadHandler } from './lib/handler.mjs';
+import { installAwsLambdaGlobal, isStreamingHandler } from './lib/awslambda.mjs';
 
 const env = process.env;
 const NO_GLOBAL_AWSLAMBDA = env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === '1' ||
   env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === 'true';
-const STREAMING_SYMBOL = Symbol.for('aws.lambda.runtime.handler.streaming');
 
 // ---- 1. start-up ------------------------------------------------------------------------------
 const log = installLogging({ mode });
-const awslambda = await importOptional('./lib/awslambda.mjs');
-if (!NO_GLOBAL_AWSLAMBDA) awslambda?.installAwsLambdaGlobal();
+if (!NO_GLOBAL_AWSLAMBDA) installAwsLambdaGlobal();
 
 const endpoint = env.AWS_LAMBDA_RUNTIME_API;
 let client;
@@ -74,10 +73,11 @@ let streaming = false;
 let invokeStreaming;
 try {
   ({ handler, isAsync } = await loadHandler({ taskRoot, handlerString, mode, errors: Errors }));
-  streaming = isStreaming(handler);
+  streaming = isStreamingHandler(handler, Errors);
   if (!mode.callbackHandlers && !streaming && handler.length >= 3) {
     throw new Errors.CallbackHandlerDeprecated(mode.callbackRefusedMessage);
   }
+  // Only a streaming function pays for loading the streaming machinery.
   if (streaming) ({ invokeStreaming } = await import('./lib/streaming.mjs'));
 } catch (err) {
   log.logError(mode.initFailure.title, err);
@@ -118,8 +118,7 @@ async function invokeAwaiting(inv) {
     forwardTraceId(inv, env);
     const event = JSON.parse(inv.body);
     if (streaming) {
-      await invokeStreaming({ client, handler, event, context, invocation: inv });
-      current = null;
+      await streamResponse(inv, event, context);
       return;
     }
     value = handler(event, context);
@@ -229,18 +228,36 @@ function invokeCallbackEra(inv) {
   }
 }
 
+// 3.x streaming: the next GET waits for the event loop to drain, unless the function set
+// context.callbackWaitsForEmptyEventLoop = false (the official StreamingContext).
 async function invokeStreamingCallbackEra(inv) {
   current = inv;
+  let waitForEmptyEventLoop = true;
   try {
     const event = JSON.parse(inv.body);
     forwardTraceId(inv, env);
-    const context = buildContext(inv, {});
-    await invokeStreaming({ client, handler, event, context, invocation: inv });
-    current = null;
+    const context = buildContext(inv, {
+      get callbackWaitsForEmptyEventLoop() { return waitForEmptyEventLoop; },
+      set callbackWaitsForEmptyEventLoop(value) { waitForEmptyEventLoop = value; },
+    });
+    await streamResponse(inv, event, context);
   } catch (err) {
+    // Bad event JSON or client context: nothing was streamed yet, so a plain error post.
     if (current) postInvokeError(inv.requestId, err);
   }
-  scheduleNext();
+  if (waitForEmptyEventLoop) onBeforeExit = scheduleNext;
+  else scheduleNext();
+}
+
+// lib/streaming.mjs reports the handler's own failures in the stream (error trailers) and
+// rejects only when the Runtime API could not be reached or refused the stream.
+async function streamResponse(inv, event, context) {
+  try {
+    await invokeStreaming({ client, handler, event, context, invocation: inv, log });
+  } catch (err) {
+    postFailed(inv.requestId, err);
+  }
+  current = null;
 }
 
 // ---- posting ---------------------------------------------------------------------------------
@@ -350,22 +367,4 @@ function reportProcessError(err) {
 // ---- helpers ---------------------------------------------------------------------------------
 function isThenable(value) {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function';
-}
-
-function isStreaming(fn) {
-  if (awslambda?.isStreamingHandler) return awslambda.isStreamingHandler(fn);
-  const marker = fn[STREAMING_SYMBOL];
-  if (!marker) return false;
-  if (marker === 'response') return true;
-  throw new Errors.MalformedStreamingHandler('Only response streaming is supported.');
-}
-
-// A helper module another area delivers; absent until it lands (then this becomes a static import).
-async function importOptional(specifier) {
-  try {
-    return await import(specifier);
-  } catch (err) {
-    if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes(specifier.slice(2))) return undefined;
-    throw err;
-  }
 }
