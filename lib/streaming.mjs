@@ -286,9 +286,12 @@ export async function invokeStreaming({ client, handler, event, context, invocat
     await stream.fail(errorType, body);
   };
 
+  // Called as a method named `handler`, as both official clients do (`this.handler(...)`): the
+  // anonymous function given to streamifyResponse then shows as "handler" in stack traces.
+  const invoker = { handler };
   let pending;
   try {
-    pending = handler(event, stream, context);
+    pending = invoker.handler(event, stream, context);
   } catch (err) {
     return fail(err);
   }
