@@ -87,6 +87,13 @@ try {
 }
 
 const buildContext = contextBuilder({ mode, env, errors: Errors });
+// The handler is called as a method, as both official clients call it (`this.handler(...)`):
+// an anonymous function (a wrapped or streamified handler) then shows as "handler" in stack
+// traces, under the receiver name the official client has (V8 takes it from the class
+// declaration, hence two literal classes).
+class Runtime { constructor(fn) { this.handler = fn; } }
+class BufferedInvokeProcessor { constructor(fn) { this.handler = fn; } }
+const invoker = mode.handlerReceiver === 'Runtime' ? new Runtime(handler) : new BufferedInvokeProcessor(handler);
 initialized = true;
 if (mode.nextAfterImmediate) scheduleNext();
 else serveFrom(client.next());
@@ -121,7 +128,7 @@ async function invokeAwaiting(inv) {
       await streamResponse(inv, event, context);
       return;
     }
-    value = handler(event, context);
+    value = invoker.handler(event, context);
     if (isThenable(value)) value = await settledOrDrained(value, Errors.NodeJsExit);
     ok = true;
   } catch (err) {
@@ -221,7 +228,7 @@ function invokeCallbackEra(inv) {
       fail,
       done: firstOnly(done),
     });
-    const result = handler(event, context, callback);
+    const result = invoker.handler(event, context, callback);
     if (isThenable(result)) result.then(succeed, fail).catch(fail);
   } catch (err) {
     callback(err);

@@ -29,6 +29,8 @@
 // | contextHasTraceId        | no                                      | context.xRayTraceId                 |
 // | loadCommonJsWithRequire  | yes (require stack names the runtime)   | no: every module through import()   |
 // | neverSettledNonAsync     | null response (forgotten callback)      | Runtime.NodeJsExit error            |
+// | handlerReceiver          | 'Runtime': frames read                  | 'BufferedInvokeProcessor'           |
+// |                          | "at Runtime.handler (...)"              |                                     |
 // | version                  | 3 (logging reads it: placeholder id     | 4 ('-')                             |
 // |                          | `undefined`)                            |                                     |
 //
@@ -100,6 +102,7 @@ function v3Mode(reason) {
     contextHasTraceId: false,
     loadCommonJsWithRequire: true,
     neverSettledNonAsync: 'null-response',
+    handlerReceiver: 'Runtime',
   };
 }
 
@@ -140,6 +143,7 @@ function v4Mode(env, reason) {
     contextHasTraceId: true,
     loadCommonJsWithRequire: false,
     neverSettledNonAsync: 'node-js-exit',
+    handlerReceiver: 'BufferedInvokeProcessor',
   };
 }
 
