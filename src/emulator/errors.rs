@@ -2,11 +2,19 @@
 //! byte for byte where Lambda's format is known. One function per error so callers and tests
 //! name the case, not the JSON.
 
-use serde_json::json;
+/// A JSON string literal (escaped as serde_json escapes it).
+fn quoted(s: &str) -> String {
+    serde_json::Value::from(s).to_string()
+}
 
-/// A function error body: `{"errorType": ..., "errorMessage": ...}`.
+/// A function error body, byte for byte as Lambda (and RIE) write it: `errorType` first.
+/// (serde_json's `json!` would sort the keys.)
 pub fn function_error(error_type: &str, message: &str) -> String {
-    json!({ "errorType": error_type, "errorMessage": message }).to_string()
+    format!(
+        r#"{{"errorType":{},"errorMessage":{}}}"#,
+        quoted(error_type),
+        quoted(message)
+    )
 }
 
 /// The invocation ran past the function timeout. Lambda's message names the request and the
@@ -45,12 +53,16 @@ pub fn shutting_down(request_id: &str) -> String {
 /// Lambda's service-side errors (bad invoke requests) have a different shape from function
 /// errors: `{"Type": "User", "message": ...}` with the exception name in `x-amzn-ErrorType`.
 pub fn service_error(message: &str) -> String {
-    json!({ "Type": "User", "message": message }).to_string()
+    format!(r#"{{"Type":"User","message":{}}}"#, quoted(message))
 }
 
 /// Runtime API error bodies (what the runtime receives on a bad call).
 pub fn runtime_api_error(error_type: &str, message: &str) -> String {
-    json!({ "errorMessage": message, "errorType": error_type }).to_string()
+    format!(
+        r#"{{"errorMessage":{},"errorType":{}}}"#,
+        quoted(message),
+        quoted(error_type)
+    )
 }
 
 /// How a process ended, in the words Lambda uses (Go's `ProcessState.String()`).
@@ -84,6 +96,18 @@ fn signal_name(sig: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_bodies_keep_lambdas_key_order_and_escape_their_text() {
+        assert_eq!(
+            runtime_exited("id-1", "exit status 5"),
+            r#"{"errorType":"Runtime.ExitError","errorMessage":"RequestId: id-1 Error: Runtime exited with error: exit status 5"}"#
+        );
+        assert_eq!(
+            service_error("a \"q\"\n"),
+            r#"{"Type":"User","message":"a \"q\"\n"}"#
+        );
+    }
 
     #[test]
     fn timeout_message_has_two_decimals_and_the_request_id() {
