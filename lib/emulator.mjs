@@ -35,6 +35,7 @@ export function startEmulator({
   env,
   platformLogs = true,
   logsToStderr = false,
+  quietRuntime = false,
   maxConcurrency,
 } = {}) {
   if (!handler && !command) throw new TypeError('startEmulator: a handler (e.g. "index.handler") is required');
@@ -54,6 +55,7 @@ export function startEmulator({
     env,
     platformLogs,
     logsToStderr,
+    quietRuntime,
     maxConcurrency,
   });
 }

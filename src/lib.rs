@@ -470,6 +470,8 @@ pub struct BindingEmulatorOptions {
     pub env: Option<std::collections::HashMap<String, String>>,
     /// The runtime's stdout and the platform lines go to stderr (default false).
     pub logs_to_stderr: Option<bool>,
+    /// Discard the runtime's output (default false).
+    pub quiet_runtime: Option<bool>,
 }
 
 #[napi(object, js_name = "EmulatorStats")]
@@ -548,6 +550,7 @@ pub fn start_emulator(env: Env, options: BindingEmulatorOptions) -> Result<Emula
         platform_logs: options.platform_logs.unwrap_or(true),
         env: options.env.map(|m| m.into_iter().collect()).unwrap_or_default(),
         logs_to_stderr: options.logs_to_stderr.unwrap_or(false),
+        quiet_runtime: options.quiet_runtime.unwrap_or(false),
     };
     emulator::Emulator::start(config)
         .map(|inner| Emulator { inner })

@@ -71,6 +71,8 @@ pub struct EmulatorConfig {
     /// Send the runtime's stdout and the platform lines to stderr, keeping stdout for the
     /// answer (the one-shot `invoke` command).
     pub logs_to_stderr: bool,
+    /// Discard the runtime's own output (the demo prints a table instead).
+    pub quiet_runtime: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -94,6 +96,7 @@ impl Default for EmulatorConfig {
             platform_logs: true,
             env: Vec::new(),
             logs_to_stderr: false,
+            quiet_runtime: false,
         }
     }
 }

@@ -97,8 +97,8 @@ fn spawn_runtime(shared: &Arc<Shared>, st: &mut State, command: &[String]) -> io
         .current_dir(&config.task_root)
         .envs(lambda_environment(config, &endpoint))
         .stdin(Stdio::null())
-        .stdout(passed_through(config.logs_to_stderr))
-        .stderr(passed_through(true));
+        .stdout(passed_through(config.logs_to_stderr, config.quiet_runtime))
+        .stderr(passed_through(true, config.quiet_runtime));
     die_with_parent(&mut cmd);
     let child = match cmd.spawn() {
         Ok(c) => c,
@@ -116,7 +116,10 @@ fn spawn_runtime(shared: &Arc<Shared>, st: &mut State, command: &[String]) -> io
 /// The runtime writes to the emulator's own stdout and stderr. They are passed explicitly (as
 /// duplicates) because Node marks fds 0-15 close-on-exec at start-up
 /// (`uv_disable_stdio_inheritance`): `Stdio::inherit()` would leave the child with none.
-fn passed_through(to_stderr: bool) -> Stdio {
+fn passed_through(to_stderr: bool, quiet: bool) -> Stdio {
+    if quiet {
+        return Stdio::null();
+    }
     #[cfg(unix)]
     {
         use std::os::fd::AsFd;
