@@ -279,7 +279,7 @@ function postResponse(id, result) {
   try {
     client.respondSync(id, body);
   } catch (err) {
-    postFailed(id, err);
+    postFailed(id, err, body);
   }
   current = null;
 }
@@ -294,7 +294,9 @@ function postInvokeErrorQuietly(id, err) {
   try {
     client.failSync(id, body, errorType, xrayCause(err) || undefined);
   } catch (e) {
-    postFailed(id, e);
+    // Nothing more can be reported for this invocation.
+    console.error(`Could not post the error of invocation ${id} to the Runtime API: ${e?.message ?? e}`);
+    if (e?.code === 'ERR_RUNTIME_API_UNREACHABLE') process.exit(mode.runtimeApiFailureExitCode);
   }
   current = null;
 }
@@ -313,15 +315,24 @@ function postInitError(err) {
 // The Runtime API refused a post. 413: the response is over Lambda's size limit; the
 // invocation fails with that reason instead of silently losing the answer. Anything else is
 // logged; a Runtime API that cannot be reached at all ends the process.
-function postFailed(id, err) {
+function postFailed(id, err, body) {
   if (err?.status === 413) {
-    const tooLarge = new Error(`Response payload size exceeded the Runtime API's limit: ${err.body || err.message}`);
+    const size = body === undefined ? '' : ` (${Buffer.byteLength(body)} bytes)`;
+    const tooLarge = new Error(`Response payload size${size} exceeded the maximum the Runtime API accepts: ${apiMessage(err)}`);
     tooLarge.name = 'Function.ResponseSizeTooLarge';
-    postInvokeErrorQuietly(id, tooLarge);
+    postInvokeError(id, tooLarge);
     return;
   }
   console.error(`Could not post the result of invocation ${id} to the Runtime API: ${err?.message ?? err}`);
   if (err?.code === 'ERR_RUNTIME_API_UNREACHABLE') process.exit(mode.runtimeApiFailureExitCode);
+}
+
+function apiMessage(err) {
+  try {
+    return JSON.parse(err.body).errorMessage ?? err.body;
+  } catch {
+    return err.body || err.message;
+  }
 }
 
 // GET next failed. An event the client could not turn into an invocation (a required header

@@ -53,12 +53,14 @@ const CALLBACK_REFUSED_NODE24 =
 /**
  * The behaviour profile for an environment. 3.x when AWS_EXECUTION_ENV names Node 20 or 22
  * (or, unset, on Node < 24), 4.x on Node 24+ and whenever AWS_LAMBDA_MAX_CONCURRENCY says the
- * function runs on Managed Instances (AWS uses the 4.x client there, Node 22 included).
+ * function runs on Managed Instances (AWS uses the 4.x client there, Node 22 included; there
+ * are none for Node 20).
  */
 export function modeFor(env = process.env, nodeVersion = process.versions.node) {
   const named = /nodejs(\d+)/i.exec(env.AWS_EXECUTION_ENV ?? '');
   const major = named ? Number(named[1]) : Number(nodeVersion.split('.')[0]);
-  const managedInstances = env.AWS_LAMBDA_MAX_CONCURRENCY !== undefined;
+  // Managed Instances exist from nodejs22.x on; the 3.x client ignores the variable.
+  const managedInstances = env.AWS_LAMBDA_MAX_CONCURRENCY !== undefined && major >= 22;
   const v4 = major >= 24 || managedInstances;
   const reason = named
     ? `AWS_EXECUTION_ENV=${env.AWS_EXECUTION_ENV}${managedInstances ? ' with AWS_LAMBDA_MAX_CONCURRENCY' : ''}`
