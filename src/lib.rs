@@ -135,16 +135,19 @@ pub struct RuntimeApiTask {
 
 impl Task for RuntimeApiTask {
     type Output = std::result::Result<Option<Invocation>, RuntimeApiError>;
-    type JsValue = Option<BindingInvocation>;
+    /// An invocation, or `undefined` for the POSTs (their `Promise<void>` resolves to nothing).
+    type JsValue = Either<BindingInvocation, ()>;
 
     fn compute(&mut self) -> Result<Self::Output> {
         Ok(self.call.run(&self.client))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        output
-            .map(|inv| inv.map(BindingInvocation::from))
-            .map_err(|e| to_js_error(&env, e))
+        match output {
+            Ok(Some(inv)) => Ok(Either::A(inv.into())),
+            Ok(None) => Ok(Either::B(())),
+            Err(e) => Err(to_js_error(&env, e)),
+        }
     }
 }
 

@@ -8,7 +8,12 @@ import { randomUUID } from 'node:crypto';
 const FAR_DEADLINE_MS = 15 * 60 * 1000;
 const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:test-function';
 
-export async function startRuntimeApi({ prefix = '', headerCase = (name) => name } = {}) {
+// Options: `prefix` (a path prefix, as in `127.0.0.1:9001/.rt`), `headerCase` (how the invocation
+// headers are spelled), `keepAliveTimeout` (ms; Node's default 5000 closes idle connections, a
+// tiny value closes them right after each answer), `initErrorReply` ({ status, body } answered to
+// POST init/error instead of a 202).
+export async function startRuntimeApi({ prefix = '', headerCase = (name) => name, keepAliveTimeout,
+  initErrorReply } = {}) {
   const queue = []; // events not yet handed out
   const waitingNext = []; // GET next responses held open
   const pending = new Map(); // requestId -> { resolve } of invoke()
@@ -17,10 +22,16 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
   const initErrorWaiters = [];
   const requestWaiters = [];
   const sockets = new Set();
+  let connectionCount = 0;
 
   const base = `${prefix}/2018-06-01/runtime`;
 
   function handOut(res, item) {
+    if (item.raw) {
+      res.writeHead(item.raw.status, item.raw.headers ?? {});
+      res.end(item.raw.body ?? '');
+      return;
+    }
     const headers = {
       [headerCase('Lambda-Runtime-Aws-Request-Id')]: item.requestId,
       [headerCase('Lambda-Runtime-Deadline-Ms')]: String(item.deadlineMs),
@@ -63,8 +74,9 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
       if (req.method === 'POST' && url === `${base}/init/error`) {
         initError = entry;
         for (const w of initErrorWaiters.splice(0)) w(entry);
-        res.writeHead(202, { 'Content-Type': 'application/json' });
-        res.end('{"status":"OK"}');
+        const reply = initErrorReply ?? { status: 202, body: '{"status":"OK"}' };
+        res.writeHead(reply.status, { 'Content-Type': 'application/json' });
+        res.end(reply.body);
         return;
       }
       const m = req.method === 'POST' && url.startsWith(`${base}/invocation/`) &&
@@ -88,7 +100,9 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
       res.end('{"errorMessage":"not found","errorType":"NotFound"}');
     });
   });
+  if (keepAliveTimeout !== undefined) server.keepAliveTimeout = keepAliveTimeout;
   server.on('connection', (s) => {
+    connectionCount += 1;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -115,6 +129,16 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
       else queue.push(item);
       return done;
     },
+    /**
+     * Answers one GET next with exactly this `{ status, headers, body }` (no invocation headers
+     * are added): for non-2xx answers and malformed invocations.
+     */
+    replyNext({ status = 200, headers = {}, body = '' } = {}) {
+      const item = { raw: { status, headers, body } };
+      const res = waitingNext.shift();
+      if (res) handOut(res, item);
+      else queue.push(item);
+    },
     /** Resolves with the recorded init/error request once the runtime posts one. */
     initError() {
       return initError ? Promise.resolve(initError) : new Promise((r) => initErrorWaiters.push(r));
@@ -126,6 +150,10 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
         if (found) return found;
         await new Promise((r) => requestWaiters.push(r));
       }
+    },
+    /** Number of TCP connections accepted so far (keep-alive reuse shows as 1). */
+    get connectionCount() {
+      return connectionCount;
     },
     /** Number of GET next requests held open right now. */
     get waitingNextCount() {
