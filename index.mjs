@@ -28,13 +28,14 @@
 //    next GET is outstanding, in this process, before or during the next invocation.
 import { mode } from './lib/mode.mjs';
 import { installLogging } from './lib/logging.mjs';
-import { RuntimeClient } from './lib/native.mjs';
+import native, { RuntimeClient } from './lib/native.mjs';
 import { Errors, errorPost, xrayCause, serializeResult } from './lib/errors.mjs';
 import { contextBuilder, forwardTraceId } from './lib/context.mjs';
 import { loadHandler } from './lib/handler.mjs';
 import { installAwsLambdaGlobal, isStreamingHandler } from './lib/awslambda.mjs';
 
 const env = process.env;
+const EXIT_GRACE_MS = 100;
 const NO_GLOBAL_AWSLAMBDA = env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === '1' ||
   env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === 'true';
 
@@ -57,6 +58,14 @@ let current = null; // the invocation in flight, until its response or error is 
 let initialized = false; // true once the first GET next has been sent
 let initErrorPosted = false;
 let onBeforeExit = null; // what an event loop that drains mid-invocation means (one-shot)
+let nextInFlight = false; // a GET next holds a libuv thread
+
+// Node's exit joins the libuv threads, and a GET next may hold one until the next event: when
+// the process ends between invocations (a timer's uncaught exception, process.exit()), a
+// native watchdog finishes the exit with the same code (src/exit_watchdog.rs).
+process.on('exit', (code) => {
+  if (nextInFlight) native.armExitWatchdog(code ?? 0, EXIT_GRACE_MS);
+});
 
 process.on('beforeExit', () => {
   const fn = onBeforeExit;
@@ -96,21 +105,21 @@ class BufferedInvokeProcessor { constructor(fn) { this.handler = fn; } }
 const invoker = mode.handlerReceiver === 'Runtime' ? new Runtime(handler) : new BufferedInvokeProcessor(handler);
 initialized = true;
 if (mode.nextAfterImmediate) scheduleNext();
-else serveFrom(client.next());
+else serveFrom(nextInvocation());
 
 // ---- 2.-4. the invoke loop, 4.x ------------------------------------------------------------
-async function serveFrom(nextInvocation) {
+async function serveFrom(next) {
   for (;;) {
     let inv;
     try {
-      inv = await nextInvocation;
+      inv = await next;
     } catch (err) {
       if (!invocationRejected(err)) return;
-      nextInvocation = client.next();
+      next = nextInvocation();
       continue;
     }
     await log.runInInvocation(inv.requestId, inv.tenantId, () => invokeAwaiting(inv));
-    nextInvocation = client.next();
+    next = nextInvocation();
   }
 }
 
@@ -157,9 +166,18 @@ function scheduleNext() {
 }
 
 function nextThenInvoke() {
-  client.next().then(invokeOrStream, (err) => {
+  nextInvocation().then(invokeOrStream, (err) => {
     if (invocationRejected(err)) scheduleNext();
   });
+}
+
+function nextInvocation() {
+  nextInFlight = true;
+  return client.next().finally(nextArrived);
+}
+
+function nextArrived() {
+  nextInFlight = false;
 }
 
 function invokeOrStream(inv) {

@@ -7,6 +7,7 @@ pub mod client;
 pub mod emulator;
 pub mod endpoint;
 pub mod error;
+pub mod exit_watchdog;
 pub mod invocation;
 pub mod streaming;
 
@@ -282,7 +283,15 @@ impl RuntimeClient {
     }
 }
 
-// ===== runtime (issue 3, the invoke loop): a response posted on the JS thread =====
+// ===== runtime (issue 3, the invoke loop): exit watchdog, and a response posted on the JS thread =====
+
+/// Ends the process with `code` after `graceMs` unless it has ended by then: armed by the
+/// runtime's 'exit' listener while a GET next holds a libuv thread (see src/exit_watchdog.rs).
+#[napi]
+pub fn arm_exit_watchdog(code: i32, grace_ms: u32) {
+    exit_watchdog::arm(code, std::time::Duration::from_millis(u64::from(grace_ms)));
+}
+
 // Both official clients post a buffered response with a blocking call on the JS thread, and
 // functions can observe it: 3.x posts inside the microtask in which the handler's promise
 // settles (so `process.nextTick` callbacks run after the POST), 4.x posts before any timer the
@@ -395,8 +404,13 @@ impl BindingResponseStream {
     #[napi(ts_return_type = "Promise<void>")]
     pub fn drained<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         let (deferred, promise) = env.create_deferred::<(), DrainResolver>()?;
-        self.inner
-            .when_drained(move || deferred.resolve(Box::new(|_| Ok(()))));
+        let spent = self.inner.spent_chunks();
+        self.inner.when_drained(move || {
+            deferred.resolve(Box::new(move |_| {
+                spent.reclaim();
+                Ok(())
+            }))
+        });
         Ok(promise)
     }
 
@@ -430,13 +444,17 @@ impl BindingResponseStream {
 
     fn finish<'env>(&mut self, env: &'env Env, how: streaming::StreamEnd) -> Result<Object<'env>> {
         let (deferred, promise) = env.create_deferred::<BindingStreamAnswer, StreamResolver>()?;
+        let spent = self.inner.spent_chunks();
         self.inner.end(how, move |result| {
-            deferred.resolve(Box::new(move |env| match result {
+            deferred.resolve(Box::new(move |env| {
+                spent.reclaim();
+                match result {
                 Ok(answer) => Ok(BindingStreamAnswer {
                     status: u32::from(answer.status),
                     body: String::from_utf8_lossy(&answer.body).into_owned(),
                 }),
-                Err(e) => Err(to_js_error(&env, e)),
+                    Err(e) => Err(to_js_error(&env, e)),
+                }
             }))
         });
         Ok(promise)
