@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// `npm run test:matrix`: the node tests on Node 22 and Node 24 as well (npm test runs them on
+// the Node that runs npm). The runtime behaves differently per Node line (3.x vs 4.x
+// official behaviour, module loading, crash reports), so every line AWS offers is tested.
+//
+// Node binaries come from the npm registry (the `node-<platform>-<arch>` packages) into
+// .cache/node<major>/, installed once; NODE22=/path/to/node (NODE24=...) uses a binary you
+// already have instead. The native addon must be built (`npm run build`; built here if absent).
+//
+//   npm run test:matrix                 # Node 22 and 24
+//   node scripts/test-matrix.mjs 24     # only Node 24
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const majors = process.argv.slice(2).length ? process.argv.slice(2) : ['22', '24'];
+const pkg = `node-${process.platform}-${process.arch}`;
+
+function run(cmd, args, opts = {}) {
+  console.log(`$ ${[cmd, ...args].join(' ')}`);
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', ...opts });
+  if (r.error) throw r.error;
+  return r.status ?? 1;
+}
+
+function nodeBinary(major) {
+  const fromEnv = process.env[`NODE${major}`];
+  if (fromEnv) return fromEnv;
+  const prefix = path.join(ROOT, '.cache', `node${major}`);
+  const bin = path.join(prefix, 'node_modules', pkg, 'bin', 'node');
+  if (!fs.existsSync(bin)) {
+    const status = run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', prefix, `${pkg}@${major}`]);
+    if (status !== 0 || !fs.existsSync(bin)) throw new Error(`could not install ${pkg}@${major} into ${prefix}`);
+  }
+  return bin;
+}
+
+const addon = fs.readdirSync(ROOT).some((f) => /^lambda-rapid\..*\.node$/.test(f));
+if (!addon && run('npm', ['run', 'build']) !== 0) process.exit(1);
+
+const failed = [];
+for (const major of majors) {
+  const node = nodeBinary(major);
+  const version = spawnSync(node, ['-v'], { encoding: 'utf8' }).stdout.trim();
+  console.log(`\n== node tests on Node ${version} (${node})`);
+  // The test files are listed here, not globbed by node, so Node 20-style runners work too.
+  const files = fs.readdirSync(path.join(ROOT, '__test__')).filter((f) => f.endsWith('.spec.mjs')).sort()
+    .map((f) => path.join('__test__', f));
+  const status = run(node, ['--test', '--test-concurrency=2', ...files]);
+  if (status !== 0) failed.push(version);
+}
+if (failed.length) {
+  console.error(`\ntest:matrix failed on ${failed.join(', ')}`);
+  process.exit(1);
+}
+console.log(`\ntest:matrix passed on Node ${majors.join(', ')}`);
