@@ -143,12 +143,17 @@ export function installLogging({ mode, env = process.env, console: target = glob
 
   let telemetryFd;
   let emit;
+  let ready;
   if (profile.multiConcurrent) {
-    // The official 4.x client writes these with fs.writeSync to fd 1 (or to a socket fd it gets
-    // from _LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET, which we do not support yet).
+    // As 4.x: JSON lines written with write(2) to fd 1, or to the fd of a unix socket whose
+    // path Lambda gives in _LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET (log.ready settles once
+    // it is connected; records written before then go to fd 1).
+    let fd = 1;
+    const socketPath = env._LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET;
+    if (socketPath) ready = connectLogSocket(socketPath).then((socketFd) => { fd = socketFd; });
     emit = (level, args) => {
-      const buf = Buffer.from(jsonLine(Date.now(), level, args) + '\n');
-      writeFully(1, buf, buf.length);
+      const buf = Buffer.from(jsonLine(Date.now(), level, args) + '\n'); // JSON has no raw \n
+      writeFully(fd, buf, buf.length);
     };
   } else if ((telemetryFd = consumeTelemetryFd(env)) !== undefined) {
     const writer = createTelemetryWriter(telemetryFd);
@@ -198,6 +203,13 @@ export function installLogging({ mode, env = process.env, console: target = glob
     get tenantId() { return currentIds().tenantId; },
     set tenantId(id) { setIds(ids.requestId, id); },
     runInInvocation,
+    /**
+     * Settles when the log destination is ready: at once, except in Managed Instances mode
+     * with _LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET, where it waits for the socket and rejects
+     * with a Runtime.PlatformError if it cannot connect (4.x then fails the init). Await it
+     * before loading the handler.
+     */
+    ready: ready ?? Promise.resolve(),
     /** 'TEXT' or 'JSON': the shape of the records. */
     format: format_,
     /** The lowest level that is written ('TRACE' ... 'FATAL'). */
@@ -221,6 +233,28 @@ export function installLogging({ mode, env = process.env, console: target = glob
 }
 
 const NEWLINES = /\n/g;
+
+let logSocket; // kept referenced: its fd is where records go
+function connectLogSocket(socketPath) {
+  const platformError = (message) => Object.assign(new Error(`Failed to connect to telemetry socket: ${message}`), { name: 'Runtime.PlatformError' });
+  return new Promise((resolve, reject) => {
+    const socket = builtin('node:net').createConnection(socketPath);
+    socket.once('error', (err) => reject(platformError(err.message)));
+    socket.once('connect', () => {
+      // The fd is written to with write(2) like the official client does; the socket object
+      // only keeps it open. unref: an idle log socket must not keep the process alive.
+      const fd = socket._handle?.fd;
+      if (typeof fd !== 'number' || fd < 0) {
+        reject(Object.assign(new Error('Socket file descriptor not available'), { name: 'Runtime.PlatformError' }));
+        return;
+      }
+      logSocket = socket;
+      socket.on('error', () => {}); // a later failure surfaces as a write error, not a crash
+      socket.unref();
+      resolve(fd);
+    });
+  });
+}
 
 /**
  * Writes whole lines to stdout. The official clients call process.stdout.write, and the first
