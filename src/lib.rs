@@ -3,6 +3,7 @@
 //! as JS `Error`s with a stable `code` (see `error.rs`).
 #![deny(clippy::all)]
 
+pub mod bench_server;
 pub mod client;
 pub mod emulator;
 pub mod endpoint;
@@ -609,4 +610,126 @@ impl Emulator {
     pub fn stop(&self) {
         self.inner.stop();
     }
+}
+
+// ===== bench (issue 7, `npm run bench`): src/bench_server.rs =====
+// A Runtime API server that times invocations on its own side (event written -> response
+// read), and the raw Rust echo loop, the transport's physical limit. Used by benchmark/ only.
+// `enqueue` is sync so that a cold start can queue its event before the runtime is spawned.
+
+/// One run's samples, in nanoseconds on the bench server's clock (`nowNs`).
+#[napi(object, js_name = "BenchRun")]
+pub struct BindingBenchRun {
+    pub written_ns: Vec<f64>,
+    pub first_byte_ns: Vec<f64>,
+    pub done_ns: Vec<f64>,
+    /// Responses that were not the expected bytes (a description of the first few).
+    pub mismatches: Vec<String>,
+}
+
+pub struct BenchWaitTask {
+    server: Arc<bench_server::BenchServer>,
+    count: usize,
+    timeout: std::time::Duration,
+}
+
+impl Task for BenchWaitTask {
+    type Output = std::result::Result<bench_server::RunReport, String>;
+    type JsValue = BindingBenchRun;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        Ok(self.server.wait(self.count, self.timeout))
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        let report = output.map_err(|e| Error::new(Status::GenericFailure, e))?;
+        let ns = |f: fn(&bench_server::Sample) -> u64| -> Vec<f64> {
+            report.samples.iter().map(|s| f(s) as f64).collect()
+        };
+        Ok(BindingBenchRun {
+            written_ns: ns(|s| s.written_ns),
+            first_byte_ns: ns(|s| s.first_byte_ns),
+            done_ns: ns(|s| s.done_ns),
+            mismatches: report.mismatches,
+        })
+    }
+}
+
+#[napi(js_name = "BenchServer")]
+pub struct BindingBenchServer {
+    inner: Arc<bench_server::BenchServer>,
+}
+
+#[napi]
+impl BindingBenchServer {
+    /// Listens on 127.0.0.1 and a free port.
+    #[napi(constructor)]
+    pub fn new() -> Result<Self> {
+        let inner = bench_server::BenchServer::start()
+            .map_err(|e| Error::new(Status::GenericFailure, format!("bench server: {e}")))?;
+        Ok(BindingBenchServer { inner })
+    }
+
+    #[napi(getter)]
+    pub fn port(&self) -> u32 {
+        u32::from(self.inner.port())
+    }
+
+    /// Nanoseconds since the server started (the clock of every sample).
+    #[napi]
+    pub fn now_ns(&self) -> f64 {
+        self.inner.now_ns() as f64
+    }
+
+    /// Forgets the previous runtime (queue, first GET, failure): call before each spawn.
+    #[napi]
+    pub fn reset(&self) {
+        self.inner.reset();
+    }
+
+    /// When the first `GET next` since `reset` arrived.
+    #[napi]
+    pub fn first_get_ns(&self) -> Option<f64> {
+        self.inner.first_get_ns().map(|n| n as f64)
+    }
+
+    /// Queues `count` invocations of `event`; each response must equal `expected` (the event
+    /// itself when omitted).
+    #[napi]
+    pub fn enqueue(&self, event: Buffer, expected: Option<Buffer>, count: u32) {
+        let expect = match expected {
+            Some(b) => bench_server::Expect::Bytes(Arc::new(b.to_vec())),
+            None => bench_server::Expect::Echo,
+        };
+        self.inner
+            .enqueue(Arc::new(event.to_vec()), expect, count as usize);
+    }
+
+    /// Resolves when `count` responses arrived; rejects on a posted error, `abort`, or
+    /// `timeoutMs` without progress.
+    #[napi(ts_return_type = "Promise<BenchRun>")]
+    pub fn wait(&self, count: u32, timeout_ms: u32) -> AsyncTask<BenchWaitTask> {
+        AsyncTask::new(BenchWaitTask {
+            server: self.inner.clone(),
+            count: count as usize,
+            timeout: std::time::Duration::from_millis(u64::from(timeout_ms)),
+        })
+    }
+
+    /// Ends the current wait with this reason (e.g. the runtime exited).
+    #[napi]
+    pub fn abort(&self, reason: String) {
+        self.inner.abort(&reason);
+    }
+
+    #[napi]
+    pub fn stop(&self) {
+        self.inner.stop();
+    }
+}
+
+/// The raw Rust loop: GET next -> POST the event back -> ..., forever, on the calling thread.
+#[napi]
+pub fn bench_raw_echo_loop(env: Env, endpoint: String) -> Result<()> {
+    bench_server::raw_echo_loop(&endpoint).map_err(|e| to_js_error(&env, e))
 }

@@ -1,0 +1,661 @@
+//! A Runtime API server for `npm run bench`: it feeds invocations one at a time to a runtime and
+//! times them on the server side, where no client can hide its own cost.
+//!
+//! One thread per connection, blocking sockets, no allocation beyond what a request needs. The
+//! hot path has no thread hop: the connection thread that receives `GET next` pops the next
+//! event from a queue the run filled beforehand, writes it and takes the time; the connection
+//! thread that receives the `POST .../response` reads the whole body, takes the time, checks the
+//! body byte for byte and only then answers `202`. So a round trip is exactly "event written ->
+//! response fully read", and throughput is N over the time from the first event written to the
+//! last response read.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const API: &str = "/2018-06-01/runtime";
+const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:bench-function";
+const ACCEPTED: &[u8] =
+    b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"OK\"}";
+/// Bodies up to this size are written with their headers in one `write`; larger ones in two.
+const ONE_WRITE_MAX: usize = 64 * 1024;
+/// A runaway client cannot make the server buffer more than this.
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// What a response must be for a run to count.
+#[derive(Clone)]
+pub enum Expect {
+    /// The event itself, byte for byte.
+    Echo,
+    /// Exactly these bytes.
+    Bytes(Arc<Vec<u8>>),
+    /// Any body: a runtime's output cannot be predicted (only used for diagnostics).
+    Any,
+}
+
+/// One measured invocation, in nanoseconds since the server started.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sample {
+    /// The event was written to the socket (the write returned).
+    pub written_ns: u64,
+    /// The first byte of the response body arrived (for a chunked body: the first chunk).
+    pub first_byte_ns: u64,
+    /// The response body was read completely.
+    pub done_ns: u64,
+}
+
+#[derive(Debug)]
+pub struct RunReport {
+    pub samples: Vec<Sample>,
+    /// Responses whose body was not the expected one, with a description of the first few.
+    pub mismatches: Vec<String>,
+}
+
+struct Pending {
+    request_id: String,
+    event: Arc<Vec<u8>>,
+    expect: Expect,
+    written_ns: u64,
+}
+
+#[derive(Default)]
+struct State {
+    /// Events not yet handed out: (request id, body, expectation).
+    queue: VecDeque<(String, Arc<Vec<u8>>, Expect)>,
+    /// Events handed out whose response has not arrived.
+    in_flight: Vec<Pending>,
+    samples: Vec<Sample>,
+    mismatches: Vec<String>,
+    /// The first `GET next` since the last reset.
+    first_get_ns: Option<u64>,
+    /// Set when the runtime reported an error or the caller aborted: the run ends with it.
+    failure: Option<String>,
+    init_error: Option<String>,
+    stopped: bool,
+    seq: u64,
+}
+
+pub struct BenchServer {
+    port: u16,
+    epoch: Instant,
+    state: Mutex<State>,
+    /// Signalled when an event is queued, a response arrives, or the run fails.
+    changed: Condvar,
+}
+
+impl BenchServer {
+    /// Binds 127.0.0.1 on a free port and starts accepting connections on a thread.
+    pub fn start() -> std::io::Result<Arc<BenchServer>> {
+        let listener = TcpListener::bind(("127.0.0.1", 0))?;
+        let port = listener.local_addr()?.port();
+        let server = Arc::new(BenchServer {
+            port,
+            epoch: Instant::now(),
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+        });
+        let accepting = server.clone();
+        thread::Builder::new()
+            .name("bench-accept".into())
+            .spawn(move || accepting.accept_loop(listener))?;
+        Ok(server)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Nanoseconds since the server started: the clock every sample uses.
+    pub fn now_ns(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A connection thread never panics while holding the lock; if one did, the data is
+        // still consistent enough for a benchmark to report the failure.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets everything about the previous runtime process, before spawning the next one.
+    pub fn reset(&self) {
+        let mut s = self.lock();
+        s.queue.clear();
+        s.in_flight.clear();
+        s.samples.clear();
+        s.mismatches.clear();
+        s.first_get_ns = None;
+        s.failure = None;
+        s.init_error = None;
+    }
+
+    pub fn first_get_ns(&self) -> Option<u64> {
+        self.lock().first_get_ns
+    }
+
+    pub fn init_error(&self) -> Option<String> {
+        self.lock().init_error.clone()
+    }
+
+    /// Ends a run in progress with this reason (e.g. the runtime process exited).
+    pub fn abort(&self, reason: &str) {
+        let mut s = self.lock();
+        if s.failure.is_none() {
+            s.failure = Some(reason.to_string());
+        }
+        self.changed.notify_all();
+    }
+
+    /// Stops accepting and fails any run in progress.
+    pub fn stop(&self) {
+        self.lock().stopped = true;
+        self.abort("the bench server stopped");
+        // Wake the accept loop so that it sees `stopped`.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+
+    /// `enqueue` then `wait`.
+    pub fn run(
+        &self,
+        event: Arc<Vec<u8>>,
+        expect: Expect,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<RunReport, String> {
+        self.enqueue(event, expect, count);
+        self.wait(count, timeout)
+    }
+
+    /// Queues `count` copies of `event` (each with its own request id) and starts a new set of
+    /// samples. Cheap and non-blocking: call it before spawning a runtime to time a cold start.
+    pub fn enqueue(&self, event: Arc<Vec<u8>>, expect: Expect, count: usize) {
+        let mut s = self.lock();
+        s.samples.clear();
+        s.samples.reserve(count);
+        s.mismatches.clear();
+        for _ in 0..count {
+            s.seq += 1;
+            let id = format!("bench-{:08x}-0000-4000-8000-{:012x}", s.seq >> 32, s.seq);
+            s.queue.push_back((id, event.clone(), expect.clone()));
+        }
+        self.changed.notify_all();
+    }
+
+    /// Blocks until `count` responses have arrived, a runtime posted an error, the run was
+    /// aborted, or `timeout` passed with no progress.
+    pub fn wait(&self, count: usize, timeout: Duration) -> Result<RunReport, String> {
+        let mut s = self.lock();
+        let mut seen = 0;
+        loop {
+            if let Some(f) = s.failure.clone() {
+                s.queue.clear();
+                return Err(f);
+            }
+            if s.samples.len() >= count {
+                return Ok(RunReport {
+                    samples: std::mem::take(&mut s.samples),
+                    mismatches: std::mem::take(&mut s.mismatches),
+                });
+            }
+            let (guard, waited) = self
+                .changed
+                .wait_timeout(s, timeout)
+                .unwrap_or_else(|p| p.into_inner());
+            s = guard;
+            if waited.timed_out() && s.samples.len() == seen && s.failure.is_none() {
+                s.queue.clear();
+                return Err(format!(
+                    "no response for {} ms ({} of {} invocations done, {} handed out and unanswered)",
+                    timeout.as_millis(),
+                    s.samples.len(),
+                    count,
+                    s.in_flight.len()
+                ));
+            }
+            seen = s.samples.len();
+        }
+    }
+
+    fn accept_loop(self: Arc<Self>, listener: TcpListener) {
+        for stream in listener.incoming() {
+            if self.lock().stopped {
+                return;
+            }
+            let Ok(stream) = stream else { continue };
+            let _ = stream.set_nodelay(true);
+            let server = self.clone();
+            let _ = thread::Builder::new().name("bench-conn".into()).spawn(move || {
+                let _ = server.serve(stream);
+            });
+        }
+    }
+
+    /// Serves one keep-alive connection until the client closes it.
+    fn serve(&self, stream: TcpStream) -> std::io::Result<()> {
+        let mut writer = stream.try_clone()?;
+        let mut reader = BufReader::with_capacity(64 * 1024, stream);
+        let mut line = String::new();
+        let mut out = Vec::with_capacity(ONE_WRITE_MAX + 1024);
+        loop {
+            let Some(head) = read_head(&mut reader, &mut line)? else {
+                return Ok(());
+            };
+            if head.expect_continue {
+                writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+            }
+            let path = head.path.as_str();
+            let route = path.strip_prefix(API).unwrap_or("");
+            if head.method == "GET" && route == "/invocation/next" {
+                self.hand_out_next(&mut writer, &mut out)?;
+            } else if head.method == "POST" && route.starts_with("/invocation/") {
+                let rest = &route["/invocation/".len()..];
+                let mut first_byte_ns = 0;
+                let body = read_body(&mut reader, &head, &mut line, || first_byte_ns = self.now_ns())?;
+                let done_ns = self.now_ns();
+                if let Some(id) = rest.strip_suffix("/response") {
+                    self.record_response(id, body, first_byte_ns, done_ns);
+                } else if let Some(id) = rest.strip_suffix("/error") {
+                    let error_type = head.error_type.unwrap_or_default();
+                    self.fail(format!(
+                        "the runtime posted an error for {id}: {error_type} {}",
+                        snippet(&body)
+                    ));
+                } else {
+                    writer.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")?;
+                    continue;
+                }
+                writer.write_all(ACCEPTED)?;
+            } else if head.method == "POST" && route == "/init/error" {
+                let body = read_body(&mut reader, &head, &mut line, || {})?;
+                let text = format!(
+                    "{} {}",
+                    head.error_type.unwrap_or_default(),
+                    String::from_utf8_lossy(&body)
+                );
+                self.lock().init_error = Some(text.clone());
+                self.fail(format!("the runtime posted an init error: {text}"));
+                writer.write_all(ACCEPTED)?;
+            } else {
+                let _ = read_body(&mut reader, &head, &mut line, || {});
+                writer.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")?;
+            }
+            if head.close {
+                let _ = writer.shutdown(Shutdown::Both);
+                return Ok(());
+            }
+        }
+    }
+
+    fn fail(&self, reason: String) {
+        let mut s = self.lock();
+        if s.failure.is_none() {
+            s.failure = Some(reason);
+        }
+        self.changed.notify_all();
+    }
+
+    /// Holds `GET next` until an event is queued, then writes it and stamps the time.
+    fn hand_out_next(&self, writer: &mut TcpStream, out: &mut Vec<u8>) -> std::io::Result<()> {
+        let mut s = self.lock();
+        if s.first_get_ns.is_none() {
+            s.first_get_ns = Some(self.now_ns());
+        }
+        let (id, event, expect) = loop {
+            if s.stopped {
+                return Err(std::io::Error::other("stopped"));
+            }
+            if let Some(item) = s.queue.pop_front() {
+                break item;
+            }
+            s = self.changed.wait(s).unwrap_or_else(|p| p.into_inner());
+        };
+        drop(s);
+        let deadline_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64 + 900_000)
+            .unwrap_or(0);
+        out.clear();
+        write!(
+            out,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+             Lambda-Runtime-Aws-Request-Id: {id}\r\nLambda-Runtime-Deadline-Ms: {deadline_ms}\r\n\
+             Lambda-Runtime-Invoked-Function-Arn: {ARN}\r\n\
+             Lambda-Runtime-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1\r\n\
+             Content-Length: {}\r\n\r\n",
+            event.len()
+        )?;
+        // Registered before the write: a fast client may answer before `write_all` returns.
+        {
+            let mut s = self.lock();
+            s.in_flight.push(Pending {
+                request_id: id,
+                event: event.clone(),
+                expect,
+                written_ns: 0,
+            });
+        }
+        if event.len() <= ONE_WRITE_MAX {
+            out.extend_from_slice(&event);
+            writer.write_all(out)?;
+        } else {
+            writer.write_all(out)?;
+            writer.write_all(&event)?;
+        }
+        let written_ns = self.now_ns();
+        let mut s = self.lock();
+        if let Some(p) = s.in_flight.iter_mut().rev().find(|p| p.written_ns == 0) {
+            p.written_ns = written_ns;
+        }
+        // If the response already arrived (possible for tiny events), fix up its sample.
+        if let Some(last) = s.samples.last_mut() {
+            if last.written_ns == u64::MAX {
+                last.written_ns = written_ns;
+            }
+        }
+        Ok(())
+    }
+
+    fn record_response(&self, id: &str, body: Vec<u8>, first_byte_ns: u64, done_ns: u64) {
+        let id = percent_decode(id);
+        let mut s = self.lock();
+        let Some(i) = s.in_flight.iter().position(|p| p.request_id == id) else {
+            let reason = format!("a response for an unknown request id {id:?}");
+            s.failure.get_or_insert(reason);
+            self.changed.notify_all();
+            return;
+        };
+        let p = s.in_flight.swap_remove(i);
+        let ok = match &p.expect {
+            Expect::Echo => body == *p.event,
+            Expect::Bytes(b) => body == **b,
+            Expect::Any => true,
+        };
+        if !ok && s.mismatches.len() < 3 {
+            let expected: &[u8] = match &p.expect {
+                Expect::Bytes(b) => b,
+                _ => &p.event,
+            };
+            let at = body
+                .iter()
+                .zip(expected)
+                .position(|(a, b)| a != b)
+                .unwrap_or(body.len().min(expected.len()));
+            let m = format!(
+                "response for {id}: {} bytes, expected {} bytes, first difference at byte {at}: got {} expected {}",
+                body.len(),
+                expected.len(),
+                snippet(&body[at.min(body.len())..]),
+                snippet(&expected[at.min(expected.len())..]),
+            );
+            s.mismatches.push(m);
+        } else if !ok {
+            s.mismatches.push(String::new());
+        }
+        let written_ns = if p.written_ns == 0 { u64::MAX } else { p.written_ns };
+        s.samples.push(Sample {
+            written_ns,
+            first_byte_ns: if first_byte_ns == 0 {
+                done_ns
+            } else {
+                first_byte_ns
+            },
+            done_ns,
+        });
+        self.changed.notify_all();
+    }
+}
+
+fn snippet(b: &[u8]) -> String {
+    let s = String::from_utf8_lossy(&b[..b.len().min(80)]).into_owned();
+    format!("{s:?}")
+}
+
+fn percent_decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_string();
+    }
+    let bytes = s.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+struct Head {
+    method: String,
+    path: String,
+    content_length: Option<usize>,
+    chunked: bool,
+    expect_continue: bool,
+    close: bool,
+    error_type: Option<String>,
+}
+
+/// Reads a request line and headers; `None` when the client closed the connection.
+fn read_head(reader: &mut impl BufRead, line: &mut String) -> std::io::Result<Option<Head>> {
+    line.clear();
+    if reader.read_line(line)? == 0 {
+        return Ok(None);
+    }
+    let mut parts = line.split_ascii_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let path = parts.next().unwrap_or("").to_string();
+    let mut head = Head {
+        method,
+        path,
+        content_length: None,
+        chunked: false,
+        expect_continue: false,
+        close: false,
+        error_type: None,
+    };
+    loop {
+        line.clear();
+        if reader.read_line(line)? == 0 {
+            return Ok(None);
+        }
+        let h = line.trim_end();
+        if h.is_empty() {
+            return Ok(Some(head));
+        }
+        let Some((name, value)) = h.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            head.content_length = value.parse().ok();
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            head.chunked = value.to_ascii_lowercase().contains("chunked");
+        } else if name.eq_ignore_ascii_case("expect") {
+            head.expect_continue = value.eq_ignore_ascii_case("100-continue");
+        } else if name.eq_ignore_ascii_case("connection") {
+            head.close = value.eq_ignore_ascii_case("close");
+        } else if name.eq_ignore_ascii_case("lambda-runtime-function-error-type") {
+            head.error_type = Some(value.to_string());
+        }
+    }
+}
+
+/// Reads a sized or chunked body (trailers skipped); `first_byte` is called when the first
+/// body byte is available.
+fn read_body(
+    reader: &mut impl BufRead,
+    head: &Head,
+    line: &mut String,
+    mut first_byte: impl FnMut(),
+) -> std::io::Result<Vec<u8>> {
+    let too_big = || std::io::Error::other("body too large");
+    if head.chunked {
+        let mut body = Vec::new();
+        loop {
+            line.clear();
+            if reader.read_line(line)? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            let size_text = line.trim_end().split(';').next().unwrap_or("");
+            let size = usize::from_str_radix(size_text.trim(), 16)
+                .map_err(|_| std::io::Error::other("bad chunk size"))?;
+            if size == 0 {
+                // Trailers, then the empty line.
+                loop {
+                    line.clear();
+                    if reader.read_line(line)? == 0 || line.trim_end().is_empty() {
+                        return Ok(body);
+                    }
+                }
+            }
+            if body.is_empty() {
+                first_byte();
+            }
+            if body.len() + size > MAX_BODY {
+                return Err(too_big());
+            }
+            let start = body.len();
+            body.resize(start + size, 0);
+            reader.read_exact(&mut body[start..])?;
+            line.clear();
+            reader.read_line(line)?; // the CRLF after the chunk
+        }
+    } else {
+        let len = head.content_length.unwrap_or(0);
+        if len > MAX_BODY {
+            return Err(too_big());
+        }
+        let mut body = vec![0; len];
+        if len > 0 {
+            // The first byte is stamped once the buffer holds some of the body.
+            reader.fill_buf()?;
+            first_byte();
+            reader.read_exact(&mut body)?;
+        }
+        Ok(body)
+    }
+}
+
+/// The raw Rust loop: the physical limit of the transport. It runs lambda-rapid's own
+/// Runtime API client (same connection handling, same parsing) and echoes every event back,
+/// with no JavaScript at all.
+pub fn raw_echo_loop(endpoint: &str) -> Result<(), crate::error::RuntimeApiError> {
+    let client = crate::client::RuntimeApiClient::new(endpoint)?;
+    let mut inv = client.next_invocation()?;
+    loop {
+        client.post_response(&inv.request_id, inv.body.as_bytes())?;
+        inv = client.next_invocation()?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    /// Sends one request; returns (status line, request id header, body).
+    fn request(stream: &mut TcpStream, text: &str) -> (String, String, String) {
+        stream.write_all(text.as_bytes()).unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut status = String::new();
+        reader.read_line(&mut status).unwrap();
+        let (mut len, mut id) = (0, String::new());
+        let mut line = String::new();
+        loop {
+            line.clear();
+            reader.read_line(&mut line).unwrap();
+            if line.trim_end().is_empty() {
+                break;
+            }
+            let (name, value) = line.split_once(':').unwrap();
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => len = value.trim().parse().unwrap(),
+                "lambda-runtime-aws-request-id" => id = value.trim().to_string(),
+                _ => {}
+            }
+        }
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).unwrap();
+        (status, id, String::from_utf8(body).unwrap())
+    }
+
+    const NEXT: &str = "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n\r\n";
+
+    #[test]
+    fn echo_run_times_and_checks_every_response() {
+        let server = BenchServer::start().unwrap();
+        let port = server.port();
+        let client = thread::spawn(move || {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            for i in 0..3 {
+                let (_, id, body) = request(&mut s, NEXT);
+                // The last response is chunked and differs from the event: a mismatch.
+                let post = if i < 2 {
+                    format!(
+                        "POST /2018-06-01/runtime/invocation/{id}/response HTTP/1.1\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    )
+                } else {
+                    format!(
+                        "POST /2018-06-01/runtime/invocation/{id}/response HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\nX-Trailer: 1\r\n\r\n"
+                    )
+                };
+                let (status, _, _) = request(&mut s, &post);
+                assert!(status.starts_with("HTTP/1.1 202"), "{status}");
+            }
+        });
+        let report = server
+            .run(
+                Arc::new(b"{\"a\":1}".to_vec()),
+                Expect::Echo,
+                3,
+                Duration::from_secs(5),
+            )
+            .unwrap();
+        client.join().unwrap();
+        assert_eq!(report.samples.len(), 3);
+        for s in &report.samples {
+            assert!(s.written_ns > 0 && s.written_ns <= s.first_byte_ns && s.first_byte_ns <= s.done_ns);
+        }
+        assert_eq!(report.mismatches.len(), 1);
+        assert!(report.mismatches[0].contains("3 bytes, expected 7 bytes"));
+        assert!(server.first_get_ns().is_some());
+        server.stop();
+    }
+
+    #[test]
+    fn a_posted_error_fails_the_run() {
+        let server = BenchServer::start().unwrap();
+        let port = server.port();
+        let client = thread::spawn(move || {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let (_, id, _) = request(&mut s, NEXT);
+            let post = format!(
+                "POST /2018-06-01/runtime/invocation/{id}/error HTTP/1.1\r\nLambda-Runtime-Function-Error-Type: Runtime.Boom\r\nContent-Length: 2\r\n\r\n{{}}"
+            );
+            request(&mut s, &post);
+        });
+        let err = server
+            .run(Arc::new(b"{}".to_vec()), Expect::Any, 2, Duration::from_secs(5))
+            .unwrap_err();
+        client.join().unwrap();
+        assert!(err.contains("Runtime.Boom"), "{err}");
+        server.stop();
+    }
+
+    #[test]
+    fn percent_decoding_of_request_ids() {
+        assert_eq!(percent_decode("a%2Fb"), "a/b");
+        assert_eq!(percent_decode("plain-id"), "plain-id");
+        assert_eq!(percent_decode("bad%zz"), "bad%zz");
+    }
+}
