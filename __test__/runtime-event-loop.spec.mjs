@@ -87,6 +87,13 @@ for (const mode of [3, 4]) {
   });
 }
 
+for (const mode of [3, 4]) {
+  test(`no timer runs while the response is in flight: one already due fires after the POST (${mode}.x mode)`, T, async (t) => {
+    const { events } = await probe(t, 'probes.dueTimer', mode);
+    assert.deepEqual(events.slice(0, 4), ['GET next', 'return', 'POST response e1', 'timer2']);
+  });
+}
+
 test('3.x mode: context.succeed posts at once, before the handler\'s microtasks', T, async (t) => {
   const { events } = await probe(t, 'callback.succeedProbes', 3);
   assert.deepEqual(without(events, 'setTimeout0').rest, [
