@@ -161,8 +161,6 @@ fn next_invocation(shared: &Arc<Shared>, conn: &mut Connection, generation: u64)
         st = shared.wait(st);
     };
     drop(st);
-    // The supervisor sleeps until the nearest deadline: it must learn of this one.
-    shared.notify();
     shared.log.start(&inv.request_id, &shared.config.function_version);
 
     let deadline_ms = epoch_ms(deadline).to_string();
@@ -201,7 +199,11 @@ fn finish(shared: &Shared, st: &mut State, request_id: &str, status: &str) -> Op
     st.stats.invocations += 1;
     let init = st.runtime.report_init.take();
     let pid = st.runtime.pid;
-    shared.notify();
+    // With multi-concurrency a `GET next` may be waiting for a free slot; with one slot the
+    // runtime's next `GET next` comes after this and finds the queue by itself.
+    if shared.config.max_concurrency > 1 && !st.queue.is_empty() {
+        shared.notify();
+    }
     report(shared, request_id, &f, init, pid, status);
     Some(f)
 }
@@ -457,6 +459,7 @@ fn init_error(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, g
     let init = st.runtime.spawned_at.map(|t| t.elapsed()).unwrap_or_default();
     drop(st);
     shared.notify();
+    shared.wake_supervisor();
     shared.log.init_report(init, &error_type);
     if let Some(inv) = waiting {
         let _ = inv.reply.send(Reply::Complete {

@@ -80,6 +80,8 @@ pub struct State {
     /// the next invoke is warm); cleared after an init failure so a broken function is only
     /// retried when someone invokes it.
     pub want_warm: bool,
+    /// A runtime process exists (the supervisor must be woken to start one otherwise).
+    pub child_running: bool,
     /// The current generation's Runtime API listener.
     pub listener: Option<super::supervisor::ListenerHandle>,
     pub stopping: bool,
@@ -100,7 +102,12 @@ pub struct Shared {
     pub config: EmulatorConfig,
     pub log: PlatformLog,
     state: Mutex<State>,
+    /// Wakes `GET next` waiters (work queued, generation retired, stopping).
     pub changed: Condvar,
+    /// Wakes the supervisor. Kept apart from `changed` so the hot path (an event handed out, a
+    /// response handed back) does not wake the supervisor thread on every invocation: it polls
+    /// every 20 ms while a runtime runs, which is all deadlines and exits need.
+    supervisor: Condvar,
     connections: Mutex<(u64, HashMap<u64, TcpStream>)>,
 }
 
@@ -115,6 +122,7 @@ impl Shared {
                 ..State::default()
             }),
             changed: Condvar::new(),
+            supervisor: Condvar::new(),
             connections: Mutex::new((0, HashMap::new())),
         }
     }
@@ -129,8 +137,9 @@ impl Shared {
         self.changed.wait(guard).unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn wait_timeout<'a>(&self, guard: MutexGuard<'a, State>, d: Duration) -> MutexGuard<'a, State> {
-        match self.changed.wait_timeout(guard, d) {
+    /// The supervisor's sleep: until woken by `wake_supervisor` or `d` passes.
+    pub fn supervisor_wait<'a>(&self, guard: MutexGuard<'a, State>, d: Duration) -> MutexGuard<'a, State> {
+        match self.supervisor.wait_timeout(guard, d) {
             Ok((g, _)) => g,
             Err(p) => p.into_inner().0,
         }
@@ -138,6 +147,10 @@ impl Shared {
 
     pub fn notify(&self) {
         self.changed.notify_all();
+    }
+
+    pub fn wake_supervisor(&self) {
+        self.supervisor.notify_one();
     }
 
     pub fn runtime_api_endpoint(&self) -> Option<String> {
@@ -156,14 +169,19 @@ impl Shared {
             return false;
         }
         st.queue.push_back(inv);
+        let start_runtime = !st.child_running;
         drop(st);
         self.notify();
+        if start_runtime {
+            self.wake_supervisor();
+        }
         true
     }
 
     pub fn begin_stop(&self) {
         self.lock().stopping = true;
         self.notify();
+        self.wake_supervisor();
     }
 
     pub fn register_connection(&self, s: &TcpStream) -> u64 {

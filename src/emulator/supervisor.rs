@@ -109,6 +109,7 @@ fn spawn_runtime(shared: &Arc<Shared>, st: &mut State, command: &[String]) -> io
     };
     st.runtime.spawned_at = Some(Instant::now());
     st.runtime.pid = Some(child.id());
+    st.child_running = true;
     st.stats.runtimes_started += 1;
     Ok(child)
 }
@@ -311,14 +312,23 @@ pub fn run(shared: &Arc<Shared>) {
                 }
             }
         }
-        let poll = if child.is_some() { EXIT_POLL } else { IDLE_WAIT };
+        st.child_running = child.is_some();
+        // Deadlines are checked by polling (the hot path does not wake this thread), so poll
+        // whenever an invocation may be handed out: a runtime of ours runs, or one of the
+        // caller's (external mode) may be there. Only a supervised emulator with no runtime
+        // sleeps long; an enqueue wakes it to start one.
+        let poll = if child.is_some() || command.is_none() || !st.in_flight.is_empty() {
+            EXIT_POLL
+        } else {
+            IDLE_WAIT
+        };
         let wait = st
             .in_flight
             .values()
             .map(|f| f.deadline.saturating_duration_since(now))
             .min()
             .map_or(poll, |d| d.min(poll));
-        st = shared.wait_timeout(st, wait);
+        st = shared.supervisor_wait(st, wait);
     }
     if let Some(mut c) = child.take() {
         kill_and_wait(&mut c);
