@@ -113,7 +113,9 @@ async function serveFrom(next) {
     let inv;
     try {
       inv = await next;
+      nextInFlight = false;
     } catch (err) {
+      nextInFlight = false;
       if (!invocationRejected(err)) return;
       next = nextInvocation();
       continue;
@@ -167,20 +169,18 @@ function scheduleNext() {
 
 function nextThenInvoke() {
   nextInvocation().then(invokeOrStream, (err) => {
+    nextInFlight = false;
     if (invocationRejected(err)) scheduleNext();
   });
 }
 
 function nextInvocation() {
   nextInFlight = true;
-  return client.next().finally(nextArrived);
-}
-
-function nextArrived() {
-  nextInFlight = false;
+  return client.next();
 }
 
 function invokeOrStream(inv) {
+  nextInFlight = false;
   log.runInInvocation(inv.requestId, inv.tenantId, streaming ? () => invokeStreamingCallbackEra(inv) : () => invokeCallbackEra(inv));
 }
 

@@ -258,3 +258,12 @@ test('3.x mode installs uncaughtException/unhandledRejection listeners, 4.x mode
     assert.equal(res.body.unhandledListeners, count, `${mode}.x`);
   }
 });
+
+test('globalThis.awslambda exists for the handler\'s module, unless AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA says no', T, async (t) => {
+  for (const [value, expected] of [[undefined, 'object'], ['1', 'undefined'], ['true', 'undefined'], ['0', 'object']]) {
+    const fn = await startFunction({ handler: 'globals.handler', env: { AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA: value } });
+    const res = await fn.invoke({});
+    await fn.close();
+    assert.equal(res.body.awslambda, expected, `AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA=${value}`);
+  }
+});

@@ -9,9 +9,10 @@
 // `name`, which then appears in the "Invoke Error"/"Init Error" log records and in Node's
 // crash output; their class names differ too (HandlerNotFound vs HandlerNotFoundError), and
 // JSON log records print the class name as errorType. The mode decides (lib/mode.mjs).
-import { types } from 'node:util';
+import { builtin } from './builtin.mjs';
 import { mode as processMode } from './mode.mjs';
 
+const { types } = builtin('node:util'); // not an ESM import: that costs ~1 ms at start-up (lib/builtin.mjs)
 const DEL = /\x7F/g; // the Runtime API rejects a DEL byte in a header; both clients escape it
 
 /** A runtime error class for `mode`: `Runtime.<typeSuffix>`, with the mode's class name. */

@@ -20,14 +20,17 @@
 // everything. It shows in one place users see (the "Require stack" of a missing dependency
 // names the runtime's file under 3.x), so the mode picks (lib/mode.mjs). The official 4.x
 // client cannot load a directory (import() refuses it); we can, in both modes.
-import { createRequire } from 'node:module';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { types } from 'node:util';
+import { builtin } from './builtin.mjs';
 import { mode as processMode } from './mode.mjs';
 import { Errors } from './errors.mjs';
 
+// Built-ins through getBuiltinModule, not ESM imports: this runs on every cold start
+// (lib/builtin.mjs has the measurements).
+const { createRequire } = builtin('node:module');
+const { existsSync, readFileSync, statSync } = builtin('node:fs');
+const path = builtin('node:path');
+const { pathToFileURL } = builtin('node:url');
+const { types } = builtin('node:util');
 const require = createRequire(import.meta.url);
 const HANDLER_NAME = /^([^.]*)\.(.*)$/;
 
