@@ -90,7 +90,9 @@ for (const mode of [3, 4]) {
 for (const mode of [3, 4]) {
   test(`no timer runs while the response is in flight: one already due fires after the POST (${mode}.x mode)`, T, async (t) => {
     const { events } = await probe(t, 'probes.dueTimer', mode);
-    assert.deepEqual(events.slice(0, 4), ['GET next', 'return', 'POST response e1', 'timer2']);
+    assert.deepEqual(events.slice(0, 3), ['GET next', 'return', 'POST response e1']);
+    // (Its order against the next GET differs by mode and phase: not part of the contract.)
+    assertBetween(events, 'timer2', 'POST response e1', 'invoke 2');
   });
 }
 

@@ -7,15 +7,19 @@
 // .cache/node<major>/, installed once; NODE22=/path/to/node (NODE24=...) uses a binary you
 // already have instead. The native addon must be built (`npm run build`; built here if absent).
 //
-//   npm run test:matrix                 # Node 22 and 24
-//   node scripts/test-matrix.mjs 24     # only Node 24
+//   npm run test:matrix                          # Node 22 and 24, every __test__/*.spec.mjs
+//   node scripts/test-matrix.mjs 24              # only Node 24
+//   node scripts/test-matrix.mjs 22 24 runtime-  # only the spec files whose name contains "runtime-"
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const majors = process.argv.slice(2).length ? process.argv.slice(2) : ['22', '24'];
+const args = process.argv.slice(2);
+const majors = args.filter((a) => /^\d+$/.test(a));
+if (majors.length === 0) majors.push('22', '24');
+const only = args.filter((a) => !/^\d+$/.test(a));
 const pkg = `node-${process.platform}-${process.arch}`;
 
 function run(cmd, args, opts = {}) {
@@ -46,7 +50,9 @@ for (const major of majors) {
   const version = spawnSync(node, ['-v'], { encoding: 'utf8' }).stdout.trim();
   console.log(`\n== node tests on Node ${version} (${node})`);
   // The test files are listed here, not globbed by node, so Node 20-style runners work too.
-  const files = fs.readdirSync(path.join(ROOT, '__test__')).filter((f) => f.endsWith('.spec.mjs')).sort()
+  const files = fs.readdirSync(path.join(ROOT, '__test__'))
+    .filter((f) => f.endsWith('.spec.mjs') && (only.length === 0 || only.some((o) => f.includes(o))))
+    .sort()
     .map((f) => path.join('__test__', f));
   const status = run(node, ['--test', '--test-concurrency=2', ...files]);
   if (status !== 0) failed.push(version);
