@@ -9,10 +9,10 @@ const FAR_DEADLINE_MS = 15 * 60 * 1000;
 const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:test-function';
 
 // Options: `prefix` (a path prefix, as in `127.0.0.1:9001/.rt`), `headerCase` (how the invocation
-// headers are spelled), `keepAliveTimeout` (ms; Node's default 5000 closes idle connections, a
-// tiny value closes them right after each answer), `initErrorReply` ({ status, body } answered to
-// POST init/error instead of a 202).
-export async function startRuntimeApi({ prefix = '', headerCase = (name) => name, keepAliveTimeout,
+// headers are spelled), `closeIdleAfterMs` (close a connection left idle that long after an
+// answer, as Node's keepAliveTimeout does after 5 s + 1 s), `initErrorReply` ({ status, body }
+// answered to POST init/error instead of a 202).
+export async function startRuntimeApi({ prefix = '', headerCase = (name) => name, closeIdleAfterMs,
   initErrorReply } = {}) {
   const queue = []; // events not yet handed out
   const waitingNext = []; // GET next responses held open
@@ -23,6 +23,7 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
   const requestWaiters = [];
   const sockets = new Set();
   let connectionCount = 0;
+  let requestsToDrop = 0;
 
   const base = `${prefix}/2018-06-01/runtime`;
 
@@ -64,11 +65,26 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const entry = record(req, body, req.trailers);
+      if (requestsToDrop > 0) {
+        requestsToDrop -= 1;
+        entry.dropped = true;
+        req.socket.destroy();
+        return;
+      }
       const url = req.url;
       if (req.method === 'GET' && url === `${base}/invocation/next`) {
         const item = queue.shift();
-        if (item) handOut(res, item);
-        else waitingNext.push(res);
+        if (item) {
+          handOut(res, item);
+          return;
+        }
+        waitingNext.push(res);
+        // A held GET next whose connection closes can no longer be answered: forget it, so that
+        // the next event goes to a live request.
+        res.on('close', () => {
+          const i = waitingNext.indexOf(res);
+          if (i >= 0) waitingNext.splice(i, 1);
+        });
         return;
       }
       if (req.method === 'POST' && url === `${base}/init/error`) {
@@ -100,7 +116,15 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
       res.end('{"errorMessage":"not found","errorType":"NotFound"}');
     });
   });
-  if (keepAliveTimeout !== undefined) server.keepAliveTimeout = keepAliveTimeout;
+  if (closeIdleAfterMs !== undefined) {
+    const idleTimers = new WeakMap();
+    server.on('request', (req, res) => {
+      clearTimeout(idleTimers.get(req.socket));
+      res.on('finish', () => {
+        idleTimers.set(req.socket, setTimeout(() => req.socket.destroy(), closeIdleAfterMs));
+      });
+    });
+  }
   server.on('connection', (s) => {
     connectionCount += 1;
     sockets.add(s);
@@ -150,6 +174,13 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
         if (found) return found;
         await new Promise((r) => requestWaiters.push(r));
       }
+    },
+    /**
+     * The next request received is recorded (with `dropped: true`) and its connection closed
+     * without an answer: a kept-alive connection the server closed as the request arrived.
+     */
+    dropNextRequest() {
+      requestsToDrop += 1;
     },
     /** Number of TCP connections accepted so far (keep-alive reuse shows as 1). */
     get connectionCount() {
