@@ -16,8 +16,13 @@
 //   `undefined` in TEXT and omits `requestId` in JSON. installLogging() sets it.
 // - In 4.x multi-concurrent mode (AWS_LAMBDA_MAX_CONCURRENCY set) invocations overlap, so a
 //   single "current" id cannot work: run each invocation as
-//   `log.runInInvocation(requestId, tenantId, () => ...)` (AsyncLocalStorage-backed there; in
-//   every other mode it just sets both ids and calls fn, so the loop may always use it).
+//   `log.runInInvocation(requestId, tenantId, () => ..., traceId)` (AsyncLocalStorage-backed
+//   there; in every other mode it just sets the ids and calls fn, so the loop may always use
+//   it). traceId (optional) feeds the 4.x invoke store's getXRayTraceId().
+// - 4.x mode also publishes the ids as globalThis.awslambda.InvokeStore (the object
+//   @aws/lambda-invoke-store, used by AWS SDK v3 and Powertools, looks for), unless
+//   AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA is set; 3.x mode as the global symbols
+//   Symbol.for('aws.lambda.runtime.requestId' / '.tenantId'), as the official clients do.
 // - log.logError(title, err) prints the official runtime error record: TEXT
 //   `<ts>\t<id>\tERROR\t<title> \t{"errorType":..,"errorMessage":..,"stack":[..]}`, JSON one
 //   record whose `message` is the error object. Titles the official clients use:
@@ -74,6 +79,8 @@ export function loggingProfile(mode = {}, env = process.env) {
     stringifyThrown: pick('stringifyThrown', v4),
     // 3.x keeps the ids in well-known global symbols that user code can read.
     globalSymbols: pick('globalSymbols', !v4),
+    // 4.x publishes them as globalThis.awslambda.InvokeStore (@aws/lambda-invoke-store).
+    invokeStore: pick('invokeStore', v4),
     // 4.x with AWS_LAMBDA_MAX_CONCURRENCY: JSON records to fd 1 (or the socket Lambda gives).
     multiConcurrent: pick('multiConcurrent', v4 && env.AWS_LAMBDA_MAX_CONCURRENCY !== undefined),
   };
@@ -81,6 +88,44 @@ export function loggingProfile(mode = {}, env = process.env) {
 
 const REQUEST_ID_SYMBOL = Symbol.for('aws.lambda.runtime.requestId');
 const TENANT_ID_SYMBOL = Symbol.for('aws.lambda.runtime.tenantId');
+const STORE_REQUEST_ID = Symbol.for('_AWS_LAMBDA_REQUEST_ID');
+const STORE_TRACE_ID = Symbol.for('_AWS_LAMBDA_X_RAY_TRACE_ID');
+const STORE_TENANT_ID = Symbol.for('_AWS_LAMBDA_TENANT_ID');
+const STORE_PROTECTED = [STORE_REQUEST_ID, STORE_TRACE_ID, STORE_TENANT_ID];
+
+const noGlobalAwsLambda = (env) => env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === '1' ||
+  env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === 'true';
+
+/**
+ * The 4.x invoke store: what @aws/lambda-invoke-store (used by AWS SDK v3 middleware and
+ * Powertools) finds at globalThis.awslambda.InvokeStore and asks for the current invocation's
+ * request id, X-Ray trace id and tenant id, plus a per-invocation key/value space. Backed by
+ * the logging ids, so a record and the store always agree. The X-Ray trace id is the one the
+ * runtime passed to runInInvocation, or else (one invocation at a time) _X_AMZN_TRACE_ID,
+ * which the runtime sets for each invocation.
+ */
+function createInvokeStore({ currentIds, multiConcurrent, env, run, ensureContext }) {
+  const isProtectedKey = (key) => STORE_PROTECTED.includes(key);
+  return {
+    PROTECTED_KEYS: Object.freeze({ REQUEST_ID: STORE_REQUEST_ID, X_RAY_TRACE_ID: STORE_TRACE_ID, TENANT_ID: STORE_TENANT_ID }),
+    isProtectedKey,
+    getContext: () => currentIds().context,
+    hasContext: () => currentIds().context !== undefined,
+    get: (key) => currentIds().context?.[key],
+    set(key, value) {
+      if (isProtectedKey(key)) throw new Error(`Cannot modify protected Lambda context field: ${String(key)}`);
+      ensureContext()[key] = value;
+    },
+    run,
+    getRequestId: () => currentIds().context?.[STORE_REQUEST_ID] ?? '-',
+    getTenantId: () => currentIds().context?.[STORE_TENANT_ID],
+    getXRayTraceId() {
+      const context = currentIds().context;
+      if (context && Object.hasOwn(context, STORE_TRACE_ID)) return context[STORE_TRACE_ID];
+      return multiConcurrent || !context ? undefined : env._X_AMZN_TRACE_ID;
+    },
+  };
+}
 
 const noop = () => {};
 const PATCHED_METHODS = ['trace', 'debug', 'info', 'log', 'warn', 'error', 'fatal'];
@@ -99,18 +144,26 @@ export function installLogging({ mode, env = process.env, console: target = glob
 
   // --- the current invocation's ids -------------------------------------------------------
   // `ids.json` is the `,"requestId":..,"tenantId":..` fragment of a JSON record, built once per
-  // invocation instead of once per record.
-  const makeIds = (requestId, tenantId) => ({
+  // invocation instead of once per record. `ids.context` is the invocation's entry in the 4.x
+  // invoke store (below): undefined before the first invocation, as officially.
+  const makeIds = (requestId, tenantId, context) => ({
     requestId,
     tenantId,
     json: (requestId === undefined ? '' : ',"requestId":' + JSON.stringify(requestId)) +
       (profile.jsonTenantId && tenantId != null ? ',"tenantId":' + JSON.stringify(tenantId) : ''),
+    context,
   });
-  const initialIds = makeIds(profile.initialRequestId, undefined);
+  const invocationIds = (requestId, tenantId, traceId, hasTraceId) => {
+    const context = { [STORE_REQUEST_ID]: requestId, [STORE_TENANT_ID]: tenantId };
+    if (hasTraceId) context[STORE_TRACE_ID] = traceId;
+    return makeIds(requestId, tenantId, context);
+  };
+  const initialIds = makeIds(profile.initialRequestId, undefined, undefined);
   let ids = initialIds;
   let currentIds = () => ids;
-  let runInInvocation = (requestId, tenantId, fn) => {
-    setIds(requestId, tenantId);
+  let runInInvocation = function (requestId, tenantId, fn, traceId) {
+    ids = invocationIds(requestId, tenantId, traceId, arguments.length > 3);
+    publishIds();
     return fn();
   };
   let als;
@@ -118,14 +171,40 @@ export function installLogging({ mode, env = process.env, console: target = glob
     const { AsyncLocalStorage } = builtin('node:async_hooks');
     als = new AsyncLocalStorage();
     currentIds = () => als.getStore() ?? ids;
-    runInInvocation = (requestId, tenantId, fn) => als.run(makeIds(requestId, tenantId), fn);
+    runInInvocation = function (requestId, tenantId, fn, traceId) {
+      return als.run(invocationIds(requestId, tenantId, traceId, arguments.length > 3), fn);
+    };
   }
   function setIds(requestId, tenantId) {
-    ids = makeIds(requestId, tenantId);
+    ids = invocationIds(requestId, tenantId, undefined, false);
+    publishIds();
+  }
+  function publishIds() {
     if (profile.globalSymbols) {
-      globalThis[REQUEST_ID_SYMBOL] = requestId;
-      globalThis[TENANT_ID_SYMBOL] = tenantId;
+      globalThis[REQUEST_ID_SYMBOL] = ids.requestId;
+      globalThis[TENANT_ID_SYMBOL] = ids.tenantId;
     }
+  }
+  if (profile.invokeStore && !noGlobalAwsLambda(env)) {
+    globalThis.awslambda = globalThis.awslambda || {};
+    globalThis.awslambda.InvokeStore ??= createInvokeStore({
+      currentIds,
+      multiConcurrent: profile.multiConcurrent,
+      env,
+      run(context, fn) {
+        const next = makeIds(context?.[STORE_REQUEST_ID] ?? '-', context?.[STORE_TENANT_ID], context);
+        if (als) return als.run(next, fn);
+        ids = next;
+        return fn();
+      },
+      ensureContext() {
+        const current = currentIds();
+        if (current.context) return current.context;
+        if (als) throw new Error('No context available');
+        current.context = {};
+        return current.context;
+      },
+    });
   }
 
   // --- the sink ------------------------------------------------------------------------------
@@ -186,7 +265,7 @@ export function installLogging({ mode, env = process.env, console: target = glob
     ? (err) => (err instanceof Error ? err : new Error(String(err)))
     : (err) => (err instanceof Error ? err : new Error(err));
 
-  if (profile.globalSymbols) setIds(initialIds.requestId, undefined);
+  publishIds();
 
   return {
     get requestId() { return currentIds().requestId; },
