@@ -9,7 +9,7 @@ import path from 'node:path';
 import { serve, maskJsonTimestamps, MODES } from './fixtures/logging/harness.mjs';
 
 const ID = 'c0ffee00-0000-4000-8000-000000000001';
-const MI = { AWS_LAMBDA_MAX_CONCURRENCY: '2' };
+const MI = { AWS_LAMBDA_MAX_CONCURRENCY: '2', AWS_LAMBDA_NODEJS_WORKER_COUNT: '1' };
 const skip = MODES[4].skip;
 
 test('records are JSON whatever the format; a TEXT function\'s Invoke Error is its text line as the message', { skip }, async () => {
