@@ -7,7 +7,7 @@ import { serve, maskJsonTimestamps, MODES } from './fixtures/logging/harness.mjs
 const ID = 'c0ffee00-0000-4000-8000-000000000001';
 const TENANT = { 'Lambda-Runtime-Aws-Tenant-Id': 'tenant-7' };
 
-function expectedJson({ initIds, ids, stacks }) {
+function expectedJson({ initIds, ids, stacks, version }) {
   const rec = (level, rest, head = ids) => `{"timestamp":"<TS>","level":"${level}"${head}${rest}}`;
   const msg = (m) => `,"message":${JSON.stringify(m)}`;
   const lines = [
@@ -27,6 +27,11 @@ function expectedJson({ initIds, ids, stacks }) {
     rec('INFO', ''),
     rec('DEBUG', msg('multi\nline')),
     rec('INFO', `,"message":{"inner":${JSON.stringify({ errorType: 'Error', errorMessage: 'inner error', stackTrace: stacks.inner.split('\n') })}}`),
+    // An Error as the first of several arguments: 3.x adds its fields, 4.x looks from the second on.
+    rec('WARN', msg(`${stacks.first} then text`) + (version === 3
+      ? `,"errorType":"TypeError","errorMessage":"first","stackTrace":${JSON.stringify(stacks.first.split('\n'))}`
+      : '')),
+    rec('INFO', msg('unicode: h\u00e9llo \u{1F600}')),
   ];
   return lines.join('\n') + '\n';
 }
@@ -38,6 +43,7 @@ test('3.x: JSON records are exact, with the tenant id of the invocation', async 
     initIds: '', // 3.x has no request id during init: the key is absent
     ids: `,"requestId":"${ID}","tenantId":"tenant-7"`,
     stacks,
+    version: 3,
   }));
   for (const line of run.stdout.trimEnd().split('\n')) JSON.parse(line);
 });
@@ -49,6 +55,7 @@ test('4.x: JSON records use "-" during init and, like aws-lambda-ric 4.0.2, carr
     initIds: ',"requestId":"-"',
     ids: `,"requestId":"${ID}"`,
     stacks,
+    version: 4,
   }));
 });
 

@@ -21,6 +21,7 @@ function expectedText(placeholder, stack) {
     `<TS>\t${ID}\tINFO\tundefined`,
     `<TS>\t${ID}\tINFO\t[ 1, [length]: 1 ]`,
     `<TS>\t${ID}\tINFO\t100% literal tail`,
+    `<TS>\t${ID}\tINFO\tunicode: h\u00e9llo \u{1F600}`,
     // A multi-line stack stays one record: \n becomes \r on stdout.
     `<TS>\t${ID}\tINFO\twith error ${stack.replaceAll('\n', '\r')}`,
     'raw stdout write',

@@ -401,11 +401,12 @@ function stdoutLineWriter() {
       return;
     }
     try {
-      // Pure-ASCII lines (nearly all) are done in one call; others may need the byte count.
+      // One call writes the whole line unless the kernel takes part of it (a signal, a
+      // non-blocking fd): only then is the line encoded again to write the rest.
       const n = writeSync(1, line);
-      if (n !== line.length) {
-        const buf = Buffer.from(line);
-        if (n < buf.length) writeFully(1, buf.subarray(n), buf.length - n);
+      if (n !== line.length && n < Buffer.byteLength(line)) {
+        const rest = Buffer.from(line).subarray(n);
+        writeFully(1, rest, rest.length);
       }
     } catch (err) {
       if (err.code === 'EAGAIN') {
