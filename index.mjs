@@ -74,8 +74,13 @@ process.on('beforeExit', () => {
 });
 installProcessErrorHandlers();
 
-const taskRoot = env.LAMBDA_TASK_ROOT || process.cwd();
-const handlerString = process.argv[2] || env._HANDLER;
+// `node index.mjs app.handler` / `lambda-rapid app.handler` is the custom-image entrypoint
+// (`npx aws-lambda-ric app.handler`): the function lives in the working directory (the
+// image's WORKDIR), as for the official bin, whatever LAMBDA_TASK_ROOT says. Otherwise
+// (/var/runtime style) _HANDLER under LAMBDA_TASK_ROOT, or the working directory without it.
+const handlerFromArgs = process.argv[2];
+const handlerString = handlerFromArgs || env._HANDLER;
+const taskRoot = (!handlerFromArgs && env.LAMBDA_TASK_ROOT) || process.cwd();
 let handler;
 let isAsync;
 let streaming = false;

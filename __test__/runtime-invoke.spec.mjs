@@ -345,6 +345,19 @@ test('a response the Runtime API refuses as too large (413) fails the invocation
   assert.deepEqual((await fn.invoke({ size: 3 })).body, 'xxx', 'still serving');
 });
 
+for (const mode of MODES) {
+  test(`a response that cannot be posted (Runtime API gone) ends the process with a log line (${mode}.x mode)`, T, async (t) => {
+    const fn = await start(t, 'esm.slow', { mode });
+    fn.api.invoke({}, { requestId: 'orphan-1' }); // never answered: the API goes away meanwhile
+    await fn.api.waitForRequest((r) => r.path.endsWith('/next'));
+    await sleep(100);
+    await fn.api.close();
+    const exit = await fn.rt.exited;
+    assert.equal(exit.code, mode === 3 ? 129 : 1);
+    assert.match(exit.stdout, /Could not post the result of invocation orphan-1 to the Runtime API/);
+  });
+}
+
 test('an event without a deadline header fails that invocation instead of half-building a context', T, async (t) => {
   const fn = await start(t, 'esm.echo');
   const res = await fn.invoke({}, { requestId: 'no-deadline', headers: { 'Lambda-Runtime-Deadline-Ms': null } });

@@ -92,6 +92,11 @@ test('the handler can be given as the first argument (custom image CMD) when _HA
   await respondsWith(t, undefined, { event: { n: 1 } }, { args: ['esm.echo'] });
 });
 
+test('a handler given as the first argument is looked up in the working directory, as the official bin does', T, async (t) => {
+  // The image's WORKDIR holds the function; LAMBDA_TASK_ROOT points elsewhere (/var/task).
+  await respondsWith(t, undefined, { event: { n: 1 } }, { args: ['esm.echo'], env: { LAMBDA_TASK_ROOT: BROKEN } });
+});
+
 test('without LAMBDA_TASK_ROOT the working directory is the task root', T, async (t) => {
   await respondsWith(t, 'esm.echo', { event: { n: 1 } }, { env: { LAMBDA_TASK_ROOT: undefined } });
 });
