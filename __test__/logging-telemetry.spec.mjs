@@ -70,3 +70,19 @@ test('large and many records arrive whole and in order', async () => {
   for (let i = 0; i < count; i++) assert.ok(frames[2 + i].message.endsWith(`\trecord ${i}\n`), `record ${i}`);
   assert.ok(frames.at(-1).message.endsWith('\tmulti\nline\nrecord\n'));
 });
+
+test('a non-blocking telemetry fd loses nothing when the reader falls behind', async () => {
+  const size = 4 * 1024 * 1024;
+  const count = 2000;
+  const run = await serve({
+    handler: 'records.bigNonBlocking',
+    telemetry: true,
+    // The handler opens fd 3 as a libuv handle, which switches it to non-blocking mode; the
+    // variable is gone from process.env by then, so the fd number comes with the event.
+    events: [{ requestId: ID, body: { size, count, fd: 3 } }],
+  });
+  const frames = decodeFrames(run.telemetry());
+  assert.equal(frames.length, 1 + 1 + count + 1);
+  assert.ok(frames[1].message.endsWith(`\tINFO\t${'x'.repeat(size)}\nend\n`));
+  for (let i = 0; i < count; i++) assert.ok(frames[2 + i].message.endsWith(`\trecord ${i}\n`), `record ${i}`);
+});
