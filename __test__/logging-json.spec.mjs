@@ -32,6 +32,8 @@ function expectedJson({ initIds, ids, stacks, version }) {
       ? `,"errorType":"TypeError","errorMessage":"first","stackTrace":${JSON.stringify(stacks.first.split('\n'))}`
       : '')),
     rec('INFO', msg('unicode: h\u00e9llo \u{1F600}')),
+    rec('INFO', msg('toJSON called for message')),
+    rec('INFO', ''),
   ];
   return lines.join('\n') + '\n';
 }

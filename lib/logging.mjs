@@ -441,17 +441,16 @@ export function jsonRecord(timestamp, levelName, idsJson, args, errorFieldsFrom 
   let out = '{"timestamp":"' + timestamp + '","level":"' + levelName + '"' + idsJson;
   if (args.length <= 1) {
     const m = args[0];
+    if (typeof m === 'string') return out + ',"message":' + JSON.stringify(m) + '}';
     let body;
-    if (typeof m === 'string') body = JSON.stringify(m);
-    else if (m !== undefined) {
-      try {
-        body = JSON.stringify(m, jsonErrorReplacer);
-      } catch {
-        body = JSON.stringify(format(m));
-      }
+    try {
+      // Stringified as the `message` member of an object, as officially: a toJSON(key) sees
+      // "message", and undefined, functions and symbols leave the key out.
+      body = JSON.stringify({ message: m }, jsonErrorReplacer);
+    } catch {
+      body = '{"message":' + JSON.stringify(format(m)) + '}';
     }
-    // undefined, functions and symbols have no JSON form: the key is left out, as officially.
-    return body === undefined ? out + '}' : out + ',"message":' + body + '}';
+    return body.length === 2 ? out + '}' : out + ',' + body.slice(1);
   }
   out += ',"message":' + JSON.stringify(format(...args));
   for (let i = errorFieldsFrom; i < args.length; i++) {
