@@ -397,7 +397,7 @@ function stdoutLineWriter() {
   }
   return (line) => {
     if (stdoutStream !== null) {
-      stdoutStream.write(line);
+      process.stdout.write(line); // not the cached stream: a replaced process.stdout gets it
       return;
     }
     try {
