@@ -70,14 +70,51 @@ fn to_js_error(env: &Env, e: RuntimeApiError) -> Error {
     build().unwrap_or_else(|err| err)
 }
 
-/// A response or error body from JS: a string or a Buffer, read in place on the worker thread.
-/// napi's .d.ts generator does not see through type aliases: each use says `string | Buffer`.
-pub type BindingBody = Either<String, Buffer>;
+/// A response or error body from JS: a Buffer is read in place on the worker thread (no copy);
+/// a string is encoded to UTF-8 once, on the JS thread (it cannot be read from another thread).
+/// napi's .d.ts generator does not see this type: each use says `string | Buffer`.
+pub enum BindingBody {
+    Text(Vec<u8>),
+    Bytes(Buffer),
+}
+
+impl FromNapiValue for BindingBody {
+    /// napi's own `String` conversion walks a string twice (once to size it, once to copy it)
+    /// and zero-fills its buffer first. Sizing from the UTF-16 length instead (at most 3 UTF-8
+    /// bytes per unit; the untouched tail of a large allocation is never paged in) makes it one
+    /// pass: see docs/wire-protocol.md for the measurement.
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
+        let mut kind = 0;
+        check_status!(unsafe { sys::napi_typeof(env, value, &mut kind) })?;
+        if kind != sys::ValueType::napi_string {
+            return match unsafe { Buffer::from_napi_value(env, value) } {
+                Ok(buffer) => Ok(BindingBody::Bytes(buffer)),
+                Err(_) => Err(Error::new(
+                    Status::InvalidArg,
+                    "a response or error body must be a string or a Buffer",
+                )),
+            };
+        }
+        let mut units = 0;
+        check_status!(unsafe {
+            sys::napi_get_value_string_utf16(env, value, std::ptr::null_mut(), 0, &mut units)
+        })?;
+        let capacity = units * 3 + 1; // + the NUL napi always writes
+        let mut bytes: Vec<u8> = Vec::with_capacity(capacity);
+        let mut written = 0;
+        check_status!(unsafe {
+            sys::napi_get_value_string_utf8(env, value, bytes.as_mut_ptr().cast(), capacity, &mut written)
+        })?;
+        // SAFETY: napi wrote `written` bytes (without the NUL) into the allocation.
+        unsafe { bytes.set_len(written) };
+        Ok(BindingBody::Text(bytes))
+    }
+}
 
 fn body_bytes(body: &BindingBody) -> &[u8] {
     match body {
-        Either::A(s) => s.as_bytes(),
-        Either::B(b) => b.as_ref(),
+        BindingBody::Text(bytes) => bytes,
+        BindingBody::Bytes(buffer) => buffer.as_ref(),
     }
 }
 
