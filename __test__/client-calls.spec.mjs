@@ -259,6 +259,24 @@ test('unicode survives both ways', async (t) => {
   assert.deepEqual(JSON.parse((await done).entry.body.toString('utf8')), { echo: event.text });
 });
 
+test('string bodies are encoded as UTF-8 whatever their characters', async (t) => {
+  const { api, client } = await setup(t);
+  const cases = {
+    'three bytes per UTF-16 unit (the worst case)': '€'.repeat(100_000),
+    'four bytes per surrogate pair': '😀'.repeat(50_000),
+    'a lone surrogate becomes U+FFFD': 'a\ud800b',
+    'a concatenated string': 'x'.repeat(70_000) + 'ü' + 'y'.repeat(70_000),
+    'empty': '',
+  };
+  for (const [name, text] of Object.entries(cases)) {
+    const done = api.invoke({}, { requestId: 'utf8' });
+    await client.next();
+    await client.respond('utf8', text);
+    const sent = (await done).entry.body;
+    assert.ok(sent.equals(Buffer.from(text, 'utf8')), name);
+  }
+});
+
 test('a 6 MB event and 6 MB responses, as string and as Buffer, arrive intact', async (t) => {
   const { api, client } = await setup(t);
   const bigEvent = JSON.stringify({ data: 'e'.repeat(SIX_MB - 20) });
