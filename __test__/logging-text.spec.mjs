@@ -2,7 +2,7 @@
 // one line per console call, through the real runtime serving real invocations.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, maskTextTimestamps, MODES } from './fixtures/logging/harness.mjs';
+import { serve, failInit, maskTextTimestamps, MODES } from './fixtures/logging/harness.mjs';
 
 const ID = 'c0ffee00-0000-4000-8000-000000000001';
 const ID2 = 'c0ffee00-0000-4000-8000-000000000002';
@@ -77,3 +77,21 @@ test('an invocation error is logged as the official "Invoke Error" record', asyn
     `<TS>\tundefined\tINFO\tinit record\n<TS>\t${ID}\tERROR\tInvoke Error \t${errorJson}\n`,
   );
 });
+
+// The init failure record: 3.x logs it as "Uncaught Exception" under the `undefined` id and
+// exits 129; 4.x as "Init Error" under `-` (its runtime errors carry an own `name`, which
+// shows), then crashes.
+for (const [version, title, placeholder] of [[3, 'Uncaught Exception', 'undefined'], [4, 'Init Error', '-']]) {
+  test(`${version}.x: a handler that cannot be found is logged as "${title}"`, { skip: MODES[version].skip }, async () => {
+    const run = await failInit({ handler: 'records.nothere', version });
+    const { errorType, errorMessage, trace } = run.initError;
+    assert.equal(errorType, 'Runtime.HandlerNotFound');
+    const error = version === 3
+      ? { errorType, errorMessage, stack: trace }
+      : { errorType, errorMessage, name: errorType, stack: trace };
+    assert.equal(
+      maskTextTimestamps(run.stdout, run.tStart, run.tEnd),
+      `<TS>\t${placeholder}\tINFO\tinit record\n<TS>\t${placeholder}\tERROR\t${title} \t${JSON.stringify(error)}\n`,
+    );
+  });
+}
