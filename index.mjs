@@ -35,12 +35,13 @@ import { loadHandler } from './lib/handler.mjs';
 import { installAwsLambdaGlobal, isStreamingHandler } from './lib/awslambda.mjs';
 
 const env = process.env;
-const EXIT_GRACE_MS = 100;
+const EXIT_GRACE_MS = 200; // ample for Node's crash report and the function's own exit listeners
 const NO_GLOBAL_AWSLAMBDA = env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === '1' ||
   env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === 'true';
 
 // ---- 1. start-up ------------------------------------------------------------------------------
 const log = installLogging({ mode });
+await log.ready; // Managed Instances: records go to Lambda's log socket once it is connected
 if (!NO_GLOBAL_AWSLAMBDA) installAwsLambdaGlobal();
 
 const endpoint = env.AWS_LAMBDA_RUNTIME_API;
@@ -125,7 +126,7 @@ async function serveFrom(next) {
       next = nextInvocation();
       continue;
     }
-    await log.runInInvocation(inv.requestId, inv.tenantId, () => invokeAwaiting(inv));
+    await log.runInInvocation(inv.requestId, inv.tenantId, () => invokeAwaiting(inv), inv.traceId);
     next = nextInvocation();
   }
 }
