@@ -63,6 +63,13 @@ const NON_ASYNC_MESSAGE = 'Streaming does not support non-async handlers.';
 const NOT_FINISHED_MESSAGE = 'Response stream is not finished.';
 /** How long before the deadline an unfinished stream is reported, so the report gets out. */
 const DEADLINE_MARGIN_MS = 50;
+/**
+ * The native queue (bytes handed to the upload thread, not yet in the socket) holds at least
+ * this much before write() waits for it, whatever the highWaterMark: the Writable's own buffer
+ * honours highWaterMark, and a native queue as small as a chunk would make every write wait for
+ * a round trip to the upload thread (measured: -30% throughput at 64 KiB writes).
+ */
+const NATIVE_QUEUE_MIN = 1024 * 1024;
 /** A header value may not hold control characters (Node's own rule for setHeader). */
 const INVALID_HEADER_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 
@@ -158,7 +165,7 @@ export class ResponseStream extends Writable {
       this.#endpoint,
       this.#requestId,
       this.#contentType,
-      this.writableHighWaterMark,
+      Math.max(this.writableHighWaterMark, NATIVE_QUEUE_MIN),
     );
     return this.#writer;
   }

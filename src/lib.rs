@@ -487,10 +487,10 @@ impl BindingResponseStream {
             deferred.resolve(Box::new(move |env| {
                 spent.reclaim();
                 match result {
-                Ok(answer) => Ok(BindingStreamAnswer {
-                    status: u32::from(answer.status),
-                    body: String::from_utf8_lossy(&answer.body).into_owned(),
-                }),
+                    Ok(answer) => Ok(BindingStreamAnswer {
+                        status: u32::from(answer.status),
+                        body: String::from_utf8_lossy(&answer.body).into_owned(),
+                    }),
                     Err(e) => Err(to_js_error(&env, e)),
                 }
             }))

@@ -101,6 +101,29 @@ enum Command<C> {
 
 type Callback<T> = Box<dyn FnOnce(T) + Send>;
 
+/// Chunks the worker has finished with, handed back so that the caller's thread drops them: a
+/// JS Buffer is released where it was created, at once, instead of waiting for an event-loop
+/// turn (a producer writing in a tight loop of nextTicks gives none).
+pub struct SpentChunks<C>(Arc<Mutex<Vec<C>>>);
+
+impl<C> SpentChunks<C> {
+    /// Drops, on this thread, every chunk the worker has finished with.
+    pub fn reclaim(&self) {
+        let spent = std::mem::take(&mut *lock(&self.0));
+        drop(spent);
+    }
+
+    fn put(&self, chunks: Vec<C>) {
+        lock(&self.0).extend(chunks);
+    }
+}
+
+impl<C> Clone for SpentChunks<C> {
+    fn clone(&self) -> Self {
+        SpentChunks(self.0.clone())
+    }
+}
+
 /// A one-shot notification that may be awaited before or after it happens.
 enum Slot<T> {
     Waiting(Option<Callback<T>>),
@@ -165,6 +188,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub struct ResponseStream<C: AsRef<[u8]> + Send + 'static> {
     tx: Option<Sender<Command<C>>>,
     shared: Arc<Shared>,
+    spent: SpentChunks<C>,
 }
 
 impl<C: AsRef<[u8]> + Send + 'static> ResponseStream<C> {
@@ -186,10 +210,12 @@ impl<C: AsRef<[u8]> + Send + 'static> ResponseStream<C> {
         let (tx, rx) = mpsc::channel();
         let head = request_head(&target, content_type);
         let worker_shared = shared.clone();
+        let spent = SpentChunks(Arc::new(Mutex::new(Vec::new())));
+        let worker_spent = spent.clone();
         thread::Builder::new()
             .name("lambda-rapid-stream".into())
             .spawn(move || {
-                let result = upload(&target.authority, head, &rx, &worker_shared);
+                let result = upload(&target.authority, head, &rx, &worker_shared, &worker_spent);
                 worker_shared.finish(result);
             })
             .map_err(|e| {
@@ -198,13 +224,18 @@ impl<C: AsRef<[u8]> + Send + 'static> ResponseStream<C> {
                     format!("could not start the response stream's thread: {e}"),
                 )
             })?;
-        Ok(ResponseStream { tx: Some(tx), shared })
+        Ok(ResponseStream {
+            tx: Some(tx),
+            shared,
+            spent,
+        })
     }
 
     /// Queues chunks (sent as one HTTP chunk; empty ones are skipped). Returns whether there is
     /// still room; when there is not, the caller should wait for `when_drained`. Refused once the
     /// stream has ended or the upload has broken.
     pub fn write(&self, chunks: Vec<C>) -> Result<bool, RuntimeApiError> {
+        self.spent.reclaim();
         if let Some(e) = lock(&self.shared.broken).as_ref() {
             return Err(e.clone());
         }
@@ -220,6 +251,11 @@ impl<C: AsRef<[u8]> + Send + 'static> ResponseStream<C> {
             return Err(lock(&self.shared.broken).clone().unwrap_or_else(ended_error));
         }
         Ok(self.shared.has_room())
+    }
+
+    /// A handle to drop the chunks the worker has finished with (see `SpentChunks`).
+    pub fn spent_chunks(&self) -> SpentChunks<C> {
+        self.spent.clone()
     }
 
     /// Bytes queued and not yet handed to the socket.
@@ -313,6 +349,7 @@ fn upload<C: AsRef<[u8]>>(
     head: Vec<u8>,
     rx: &Receiver<Command<C>>,
     shared: &Shared,
+    spent: &SpentChunks<C>,
 ) -> Result<StreamAnswer, RuntimeApiError> {
     let connected = TcpStream::connect(authority).and_then(|s| s.set_nodelay(true).map(|_| s));
     let stream = match connected {
@@ -322,15 +359,15 @@ fn upload<C: AsRef<[u8]>>(
                 ErrorCode::Unreachable,
                 format!("the Runtime API is unreachable (streaming response to {authority}): {e}"),
             );
-            return Err(broken(shared, rx, err));
+            return Err(broken(shared, rx, spent, err));
         }
     };
     let mut out = ChunkedWriter::new(&stream, head);
-    let sent = send_body(&mut out, rx, shared);
+    let sent = send_body(&mut out, rx, shared, spent);
     if let Ok(false) = sent {
         // Abandoned: never wait for an answer to a request the server is still reading.
         let _ = stream.shutdown(std::net::Shutdown::Both);
-        return Err(broken(shared, rx, aborted_error()));
+        return Err(broken(shared, rx, spent, aborted_error()));
     }
     // After a failed write the Runtime API may still have answered (a refusal before the end of
     // the stream); its answer says why, and is worth more than the broken pipe it caused.
@@ -352,7 +389,7 @@ fn upload<C: AsRef<[u8]>>(
         ),
         (Ok(_), Err(e)) => e,
     };
-    Err(broken(shared, rx, err))
+    Err(broken(shared, rx, spent, err))
 }
 
 fn aborted_error() -> RuntimeApiError {
@@ -364,12 +401,20 @@ fn aborted_error() -> RuntimeApiError {
 
 /// Records why the upload stopped, then drains what the caller still queues (releasing its
 /// bytes, so that nobody waits for room forever) until the caller ends or drops the stream.
-fn broken<C>(shared: &Shared, rx: &Receiver<Command<C>>, err: RuntimeApiError) -> RuntimeApiError {
+fn broken<C>(
+    shared: &Shared,
+    rx: &Receiver<Command<C>>,
+    spent: &SpentChunks<C>,
+    err: RuntimeApiError,
+) -> RuntimeApiError {
     *lock(&shared.broken) = Some(err.clone());
     shared.wake_drain_waiter();
     while let Ok(cmd) = rx.recv() {
         match cmd {
-            Command::Chunks(_, n) => shared.release(n),
+            Command::Chunks(chunks, n) => {
+                spent.put(chunks);
+                shared.release(n);
+            }
             Command::End(_) => break,
         }
     }
@@ -382,13 +427,14 @@ fn send_body<W: Write, C: AsRef<[u8]>>(
     out: &mut ChunkedWriter<W>,
     rx: &Receiver<Command<C>>,
     shared: &Shared,
+    spent: &SpentChunks<C>,
 ) -> io::Result<bool> {
     let mut next = rx.recv().ok();
     while let Some(cmd) = next {
         match cmd {
             Command::Chunks(chunks, n) => {
                 let written = out.chunk(&chunks);
-                drop(chunks);
+                spent.put(chunks);
                 shared.release(n);
                 written?;
             }
@@ -929,6 +975,42 @@ mod tests {
             pos += CHUNK + 2;
         }
         assert_eq!(&raw[pos..], b"0\r\n\r\n");
+    }
+
+    /// A chunk that records the thread it is dropped on.
+    struct Tracked(Vec<u8>, Arc<Mutex<Vec<thread::ThreadId>>>);
+    impl AsRef<[u8]> for Tracked {
+        fn as_ref(&self) -> &[u8] {
+            &self.0
+        }
+    }
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            lock(&self.1).push(thread::current().id());
+        }
+    }
+
+    #[test]
+    fn streaming_spent_chunks_are_dropped_on_the_writing_thread() {
+        let (endpoint, server) = serve_one(ANSWER_202);
+        let target = StreamTarget::for_response(&endpoint, "spent").unwrap();
+        let mut s: ResponseStream<Tracked> =
+            ResponseStream::start(target, DEFAULT_CONTENT_TYPE, 1 << 20).unwrap();
+        let drops = Arc::new(Mutex::new(Vec::new()));
+        s.write(vec![Tracked(b"one".to_vec(), drops.clone())]).unwrap();
+        let (tx, rx) = mpsc::channel();
+        s.end(StreamEnd::Complete, move |r| tx.send(r).unwrap());
+        rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap();
+        assert!(lock(&drops).is_empty(), "dropped by the worker");
+        s.spent_chunks().reclaim();
+        assert_eq!(*lock(&drops), vec![thread::current().id()]);
+        assert_eq!(
+            String::from_utf8(server.join().unwrap())
+                .unwrap()
+                .split("\r\n\r\n")
+                .nth(1),
+            Some("3\r\none\r\n0")
+        );
     }
 
     #[test]
