@@ -76,6 +76,9 @@ struct State {
     init_error: Option<String>,
     stopped: bool,
     seq: u64,
+    /// Bumped by `reset`: a `GET next` held for a previous runtime (whose process is gone but
+    /// whose connection thread still waits) must not take the next runtime's events.
+    generation: u64,
 }
 
 pub struct BenchServer {
@@ -122,6 +125,7 @@ impl BenchServer {
     /// Forgets everything about the previous runtime process, before spawning the next one.
     pub fn reset(&self) {
         let mut s = self.lock();
+        s.generation += 1;
         s.queue.clear();
         s.in_flight.clear();
         s.samples.clear();
@@ -129,6 +133,7 @@ impl BenchServer {
         s.first_get_ns = None;
         s.failure = None;
         s.init_error = None;
+        self.changed.notify_all();
     }
 
     pub fn first_get_ns(&self) -> Option<u64> {
@@ -302,9 +307,10 @@ impl BenchServer {
         if s.first_get_ns.is_none() {
             s.first_get_ns = Some(self.now_ns());
         }
+        let generation = s.generation;
         let (id, event, expect) = loop {
-            if s.stopped {
-                return Err(std::io::Error::other("stopped"));
+            if s.stopped || s.generation != generation {
+                return Err(std::io::Error::other("stopped or reset"));
             }
             if let Some(item) = s.queue.pop_front() {
                 break item;
@@ -649,6 +655,35 @@ mod tests {
             .unwrap_err();
         client.join().unwrap();
         assert!(err.contains("Runtime.Boom"), "{err}");
+        server.stop();
+    }
+
+    #[test]
+    fn a_next_held_for_a_previous_runtime_does_not_take_the_next_runtimes_event() {
+        let server = BenchServer::start().unwrap();
+        let port = server.port();
+        // The "previous runtime": a GET next held open, then the process is gone.
+        let mut old = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        old.write_all(NEXT.as_bytes()).unwrap();
+        while server.first_get_ns().is_none() {
+            thread::sleep(Duration::from_millis(1));
+        }
+        server.reset();
+        let client = thread::spawn(move || {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let (_, id, body) = request(&mut s, NEXT);
+            let post = format!(
+                "POST /2018-06-01/runtime/invocation/{id}/response HTTP/1.1\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            request(&mut s, &post);
+        });
+        let report = server
+            .run(Arc::new(b"{}".to_vec()), Expect::Echo, 1, Duration::from_secs(5))
+            .unwrap();
+        client.join().unwrap();
+        assert_eq!(report.samples.len(), 1);
+        drop(old);
         server.stop();
     }
 

@@ -1,0 +1,29 @@
+// The runtimes compared. Each is a command run as `<node> <args...>` with the Lambda
+// environment; `scenarios` limits one to the scenarios it can serve.
+import fs from 'node:fs';
+import path from 'node:path';
+import { CANDIDATES, ROOT } from './paths.mjs';
+
+export function candidates({ official }) {
+  const list = [];
+  const ours = path.join(ROOT, 'index.mjs');
+  list.push({
+    id: 'lambda-rapid', label: 'lambda-rapid', args: [ours],
+    skip: fs.existsSync(ours) ? undefined : 'index.mjs does not exist yet',
+  });
+  const officialEntry = official.dir && path.join(official.dir, 'index.mjs');
+  list.push({
+    id: 'official', label: `aws-lambda-ric ${official.version ?? '4.x'} (native client)`, args: [officialEntry],
+    skip: official.skip,
+  });
+  list.push({
+    id: 'official-alt', label: `aws-lambda-ric ${official.version ?? '4.x'} (alternative client)`, args: [officialEntry],
+    env: { AWS_LAMBDA_NODEJS_USE_ALTERNATIVE_CLIENT_1: 'true' }, skip: official.skip,
+  });
+  list.push({ id: 'node-http', label: 'minimal node:http loop', args: [path.join(CANDIDATES, 'node-http-loop.mjs')] });
+  list.push({
+    id: 'raw-rust', label: 'raw Rust loop (limit)', args: [path.join(CANDIDATES, 'raw-rust-loop.mjs')],
+    scenarios: ['echo-100B', 'echo-10KiB', 'echo-1MiB', 'cold-start'],
+  });
+  return list;
+}

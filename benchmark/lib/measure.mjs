@@ -1,0 +1,129 @@
+// One trial: spawn a fresh runtime, warm it up, then time N invocations fed one at a time by
+// the Rust bench server, reading the runtime's CPU time before and after the measured window
+// and its peak RSS at the end. Every response is checked by the server; a wrong one fails the
+// trial. Timings come from the server's clock: event written -> response fully read.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { HANDLERS } from './paths.mjs';
+import { cpuNs, peakRssKiB } from './proc.mjs';
+import { median, quantile } from './stats.mjs';
+
+const TIMEOUT_MS = 10_000;
+const devNull = fs.openSync('/dev/null', 'w');
+
+export function lambdaEnv(endpoint, handler, extra = {}) {
+  return {
+    PATH: process.env.PATH,
+    LANG: 'en_US.UTF-8',
+    TZ: ':UTC',
+    AWS_LAMBDA_RUNTIME_API: endpoint,
+    _HANDLER: handler,
+    LAMBDA_TASK_ROOT: HANDLERS,
+    AWS_LAMBDA_FUNCTION_NAME: 'bench-function',
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
+    AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/bench-function',
+    AWS_LAMBDA_LOG_STREAM_NAME: '2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef',
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    ...extra,
+  };
+}
+
+/**
+ * Starts `candidate` against `server`. stdout goes to /dev/null (the logging scenarios measure
+ * formatting and writing, not a reader); stderr is kept (first 8 KiB) to explain a failure.
+ */
+function start(server, node, candidate, scenario) {
+  const env = lambdaEnv(`127.0.0.1:${server.port}`, scenario.handler, { ...scenario.env, ...candidate.env });
+  const child = spawn(node, candidate.args, { cwd: HANDLERS, env, stdio: ['ignore', devNull, 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    if (stderr.length < 8192) stderr += d;
+  });
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      server.abort(`${candidate.id} exited (code ${code}, signal ${signal})`);
+      resolve();
+    });
+    child.on('error', (e) => {
+      server.abort(`${candidate.id} could not start: ${e.message}`);
+      resolve();
+    });
+  });
+  return {
+    child,
+    get stderr() {
+      return stderr;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+async function feed(server, scenario, count) {
+  server.enqueue(scenario.event, scenario.expected ?? null, count);
+  const run = await server.wait(count, TIMEOUT_MS);
+  if (run.mismatches.length > 0) {
+    throw new Error(`${run.mismatches.length} of ${count} responses were wrong: ${run.mismatches.filter(Boolean).join('; ')}`);
+  }
+  return run;
+}
+
+function explain(e, runtime, candidate) {
+  const tail = runtime.stderr.trim().split('\n').slice(-6).join('\n    ');
+  e.message = `${candidate.id}: ${e.message}${tail ? `\n    stderr: ${tail}` : ''}`;
+  return e;
+}
+
+/** A throughput trial. Returns the per-trial metrics. */
+export async function trial(server, node, candidate, scenario, { warm, n }) {
+  server.reset();
+  const runtime = start(server, node, candidate, scenario);
+  try {
+    await feed(server, scenario, warm);
+    const cpu0 = cpuNs(runtime.child.pid);
+    const run = await feed(server, scenario, n);
+    const cpu1 = cpuNs(runtime.child.pid);
+    const rssKiB = peakRssKiB(runtime.child.pid);
+    const rt = run.doneNs.map((d, i) => d - run.writtenNs[i]);
+    const ttfb = run.firstByteNs.map((f, i) => f - run.writtenNs[i]);
+    const window = run.doneNs[n - 1] - run.writtenNs[0];
+    return {
+      rtUs: median(rt) / 1e3,
+      rtP99Us: quantile(rt, 0.99) / 1e3,
+      ttfbUs: median(ttfb) / 1e3,
+      ips: n / (window / 1e9),
+      cpuUs: (cpu1 - cpu0) / n / 1e3,
+      rssMiB: rssKiB / 1024,
+    };
+  } catch (e) {
+    throw explain(e, runtime, candidate);
+  } finally {
+    await runtime.stop();
+  }
+}
+
+/** A cold start: the event is queued first, then the runtime is spawned. */
+export async function coldStart(server, node, candidate, scenario) {
+  server.reset();
+  server.enqueue(scenario.event, null, 1);
+  const spawnNs = server.nowNs();
+  const runtime = start(server, node, candidate, scenario);
+  try {
+    const run = await server.wait(1, TIMEOUT_MS);
+    if (run.mismatches.length > 0) throw new Error(`wrong response: ${run.mismatches[0]}`);
+    const rssKiB = peakRssKiB(runtime.child.pid);
+    return {
+      firstGetMs: (server.firstGetNs() - spawnNs) / 1e6,
+      firstResponseMs: (run.doneNs[0] - spawnNs) / 1e6,
+      rssMiB: rssKiB / 1024,
+    };
+  } catch (e) {
+    throw explain(e, runtime, candidate);
+  } finally {
+    await runtime.stop();
+  }
+}
