@@ -351,8 +351,7 @@ fn upload<C: AsRef<[u8]>>(
     shared: &Shared,
     spent: &SpentChunks<C>,
 ) -> Result<StreamAnswer, RuntimeApiError> {
-    let connected = TcpStream::connect(authority).and_then(|s| s.set_nodelay(true).map(|_| s));
-    let stream = match connected {
+    let stream = match connect(authority) {
         Ok(s) => s,
         Err(e) => {
             let err = RuntimeApiError::new(
@@ -371,14 +370,22 @@ fn upload<C: AsRef<[u8]>>(
     }
     // After a failed write the Runtime API may still have answered (a refusal before the end of
     // the stream); its answer says why, and is worth more than the broken pipe it caused.
-    let answer = read_answer(&mut BufReader::new(&stream));
+    let mut reader = BufReader::new(&stream);
+    let answer = read_answer(&mut reader);
+    let nothing_more = reader.buffer().is_empty();
+    drop(reader);
     let err = match (sent, answer) {
-        (Ok(_), Ok(answer)) if (200..300).contains(&answer.status) => return Ok(answer),
-        (Err(e), Ok(answer)) if (200..300).contains(&answer.status) => RuntimeApiError::new(
+        (Ok(_), Ok((answer, keep_alive))) if (200..300).contains(&answer.status) => {
+            if keep_alive && nothing_more {
+                keep_idle(authority, stream);
+            }
+            return Ok(answer);
+        }
+        (Err(e), Ok((answer, _))) if (200..300).contains(&answer.status) => RuntimeApiError::new(
             ErrorCode::Unreachable,
             format!("the Runtime API answered before the streamed response was sent whole: {e}"),
         ),
-        (_, Ok(answer)) => RuntimeApiError::status(
+        (_, Ok((answer, _))) => RuntimeApiError::status(
             answer.status,
             "POST response (streaming)",
             String::from_utf8_lossy(&answer.body).into_owned(),
@@ -390,6 +397,49 @@ fn upload<C: AsRef<[u8]>>(
         (Ok(_), Err(e)) => e,
     };
     Err(broken(shared, rx, spent, err))
+}
+
+/// Connections of finished streamed responses, kept open as an HTTP client's pool would: the
+/// next stream to the same Runtime API (usually the next invocation's) skips the TCP handshake
+/// and the server's per-connection setup. A few, for concurrent invocations.
+static IDLE: Mutex<Vec<(String, TcpStream)>> = Mutex::new(Vec::new());
+const MAX_IDLE: usize = 4;
+
+fn connect(authority: &str) -> io::Result<TcpStream> {
+    loop {
+        let kept = {
+            let mut idle = lock(&IDLE);
+            let found = idle.iter().rposition(|(a, _)| a == authority);
+            found.map(|i| idle.remove(i).1)
+        };
+        match kept {
+            Some(stream) if still_open(&stream) => return Ok(stream),
+            Some(_) => continue, // closed by the server meanwhile: try the next one
+            None => break,
+        }
+    }
+    let stream = TcpStream::connect(authority)?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// An idle connection the server has closed reads as end-of-file (or fails) at once; an open
+/// one has nothing to read.
+fn still_open(stream: &TcpStream) -> bool {
+    if stream.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let mut byte = [0u8; 1];
+    let open = matches!(stream.peek(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+    stream.set_nonblocking(false).is_ok() && open
+}
+
+fn keep_idle(authority: &str, stream: TcpStream) {
+    let mut idle = lock(&IDLE);
+    if idle.len() >= MAX_IDLE {
+        idle.remove(0);
+    }
+    idle.push((authority.to_string(), stream));
 }
 
 fn aborted_error() -> RuntimeApiError {
@@ -546,7 +596,9 @@ fn write_all_vectored<W: Write>(out: &mut W, first: &[u8], second: &[u8]) -> io:
 
 /// Reads one HTTP/1.1 response (skipping interim 1xx ones): status and body, whether the body is
 /// sized, chunked or delimited by the connection closing.
-fn read_answer<R: BufRead>(r: &mut R) -> Result<StreamAnswer, RuntimeApiError> {
+/// `true` with the answer when the connection may carry another request (HTTP/1.1, no
+/// `Connection: close`, a body delimited by its framing).
+fn read_answer<R: BufRead>(r: &mut R) -> Result<(StreamAnswer, bool), RuntimeApiError> {
     let protocol = |why: String| RuntimeApiError::new(ErrorCode::Protocol, why);
     let io_error = |e: io::Error| {
         RuntimeApiError::new(
@@ -569,6 +621,7 @@ fn read_answer<R: BufRead>(r: &mut R) -> Result<StreamAnswer, RuntimeApiError> {
             .ok_or_else(|| protocol(format!("malformed HTTP status line {status_line:?}")))?;
         let mut content_length: Option<usize> = None;
         let mut chunked = false;
+        let mut keep_alive = status_line.starts_with("HTTP/1.1");
         loop {
             let line = read_line(r).map_err(io_error)?;
             if line.is_empty() {
@@ -583,6 +636,8 @@ fn read_answer<R: BufRead>(r: &mut R) -> Result<StreamAnswer, RuntimeApiError> {
                     content_length = Some(n);
                 } else if name.eq_ignore_ascii_case("transfer-encoding") {
                     chunked = value.to_ascii_lowercase().contains("chunked");
+                } else if name.eq_ignore_ascii_case("connection") {
+                    keep_alive &= !value.to_ascii_lowercase().contains("close");
                 }
             }
         }
@@ -604,6 +659,7 @@ fn read_answer<R: BufRead>(r: &mut R) -> Result<StreamAnswer, RuntimeApiError> {
             r.read_exact(&mut body).map_err(io_error)?;
             body
         } else {
+            keep_alive = false; // the body ends where the connection does
             let mut body = Vec::new();
             r.take(MAX_ANSWER_BODY as u64 + 1)
                 .read_to_end(&mut body)
@@ -613,7 +669,7 @@ fn read_answer<R: BufRead>(r: &mut R) -> Result<StreamAnswer, RuntimeApiError> {
             }
             body
         };
-        return Ok(StreamAnswer { status, body });
+        return Ok((StreamAnswer { status, body }, keep_alive));
     }
 }
 
@@ -1014,6 +1070,53 @@ mod tests {
     }
 
     #[test]
+    fn streaming_connection_is_kept_for_the_next_stream() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = listener.local_addr().unwrap().to_string();
+        let server = thread::spawn(move || {
+            let (sock, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(&sock);
+            let mut raws = Vec::new();
+            for _ in 0..2 {
+                raws.push(read_raw_request(&mut reader));
+                (&sock).write_all(ANSWER_202).unwrap();
+            }
+            // A second connection would wait here forever: none is accepted.
+            raws
+        });
+        for id in ["first", "second"] {
+            let mut s = open(&endpoint, id, DEFAULT_CONTENT_TYPE, 1 << 20);
+            s.write(vec![id.as_bytes().to_vec()]).unwrap();
+            assert_eq!(end_and_wait(&mut s, StreamEnd::Complete).unwrap().status, 202);
+        }
+        let raws = server.join().unwrap();
+        assert!(String::from_utf8_lossy(&raws[1]).contains("/invocation/second/response"));
+    }
+
+    #[test]
+    fn streaming_a_connection_closed_while_idle_is_replaced() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = listener.local_addr().unwrap().to_string();
+        let server = thread::spawn(move || {
+            let mut raws = Vec::new();
+            for _ in 0..2 {
+                let (sock, _) = listener.accept().unwrap();
+                raws.push(read_raw_request(&mut BufReader::new(&sock)));
+                (&sock).write_all(ANSWER_202).unwrap();
+                // closes the connection after one answer, as a server with a short keep-alive does
+            }
+            raws
+        });
+        for id in ["one", "two"] {
+            let mut s = open(&endpoint, id, DEFAULT_CONTENT_TYPE, 1 << 20);
+            s.write(vec![id.as_bytes().to_vec()]).unwrap();
+            assert_eq!(end_and_wait(&mut s, StreamEnd::Complete).unwrap().status, 202);
+            thread::sleep(Duration::from_millis(50)); // the server's FIN arrives
+        }
+        assert_eq!(server.join().unwrap().len(), 2);
+    }
+
+    #[test]
     fn streaming_dropped_stream_aborts_the_request() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = listener.local_addr().unwrap().to_string();
@@ -1033,8 +1136,16 @@ mod tests {
     #[test]
     fn streaming_answer_parser_handles_interim_and_unsized_responses() {
         let mut r = &b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\nConnection: close\r\n\r\nok"[..];
-        let a = read_answer(&mut r).unwrap();
+        let (a, keep_alive) = read_answer(&mut r).unwrap();
         assert_eq!((a.status, a.body.as_slice()), (202, &b"ok"[..]));
+        assert!(
+            !keep_alive,
+            "a body delimited by the connection's end ends the connection"
+        );
+        let mut r = &b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"[..];
+        assert!(read_answer(&mut r).unwrap().1);
+        let mut r = &b"HTTP/1.1 202 Accepted\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"[..];
+        assert!(!read_answer(&mut r).unwrap().1);
         let mut r = &b"garbage\r\n\r\n"[..];
         assert_eq!(read_answer(&mut r).unwrap_err().code, ErrorCode::Protocol);
         let mut r = &b""[..];
