@@ -24,3 +24,40 @@ pub fn arm(code: i32, grace: Duration) {
         unsafe { _exit(code) }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Command, Stdio};
+
+    const CHILD: &str = "LAMBDA_RAPID_EXIT_WATCHDOG_CHILD";
+
+    // Run as a child process of the test binary: arms the watchdog, then blocks for good (as a
+    // thread-pool join on a held GET would).
+    #[test]
+    fn child_blocked_forever() {
+        if std::env::var_os(CHILD).is_none() {
+            return;
+        }
+        arm(7, Duration::from_millis(50));
+        loop {
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    }
+
+    #[test]
+    fn a_blocked_process_ends_with_the_armed_code() {
+        let exe = std::env::current_exe().expect("test binary path");
+        let status = Command::new(exe)
+            .args([
+                "--exact",
+                "exit_watchdog::tests::child_blocked_forever",
+                "--test-threads=1",
+            ])
+            .env(CHILD, "1")
+            .stdout(Stdio::null())
+            .status()
+            .expect("run the child");
+        assert_eq!(status.code(), Some(7));
+    }
+}
