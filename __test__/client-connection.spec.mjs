@@ -3,8 +3,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { RuntimeClient } from '../lib/native.mjs';
 import { startRuntimeApi } from './helpers/runtime-api.mjs';
+
+const PENDING_NEXT = fileURLToPath(new URL('./fixtures/client/pending-next.mjs', import.meta.url));
+
+function runPendingNext(t, endpoint, mode) {
+  const child = spawn(process.execPath, [PENDING_NEXT, endpoint, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill('SIGKILL'));
+  let stdout = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stdout })));
+  return { exited };
+}
 
 async function setup(t, options) {
   const api = await startRuntimeApi(options);
@@ -158,4 +171,24 @@ test('respond() runs off the JS thread too: a slow Runtime API does not block ti
   await client.respond('slow', '{"slow":true}');
   assert.ok(ticks >= 10, `the timer fired ${ticks} times while respond() waited`);
   assert.equal((await done).entry.body.toString(), '{"slow":true}');
+});
+
+test('a pending next() keeps the process alive until its event arrives', { timeout: 20_000 }, async (t) => {
+  const { api } = await setup(t);
+  const { exited } = runPendingNext(t, api.endpoint, 'wait');
+  await api.waitForRequest((r) => r.method === 'GET');
+  await sleep(200); // nothing else is pending in the child: only the GET keeps it running
+  api.invoke({}, { requestId: 'kept-alive' });
+  const { code, stdout } = await exited;
+  assert.equal(stdout, 'invocation kept-alive\n');
+  assert.equal(code, 0);
+});
+
+test('process.exit() while a next() is pending ends the process', { timeout: 20_000 }, async (t) => {
+  const { api } = await setup(t);
+  const { exited } = runPendingNext(t, api.endpoint, 'exit');
+  const { code, signal, stdout } = await exited;
+  assert.equal(signal, null);
+  assert.equal(code, 3, 'exited with its own code, not killed by the test timeout');
+  assert.equal(stdout, '');
 });

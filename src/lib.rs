@@ -12,7 +12,7 @@ pub mod exit_watchdog;
 pub mod invocation;
 pub mod streaming;
 
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -190,10 +190,58 @@ impl Task for RuntimeApiTask {
     }
 }
 
+type NextResolver = Box<dyn FnOnce(Env) -> Result<BindingInvocation>>;
+type LongPollJob = Box<dyn FnOnce() + Send>;
+
+/// GET next runs on a thread of the client's own, not on libuv's pool: at exit Node joins every
+/// pool thread, and a GET the Runtime API holds open would keep `process.exit()` from ever
+/// returning (a pending `next()` hung exit indefinitely before this). It also leaves libuv's 4
+/// threads to fs, dns, crypto and zlib between invocations. The promise settles through a
+/// threadsafe function, like an `AsyncTask`'s: in the poll phase, on the JS thread.
+struct LongPollThread {
+    jobs: Mutex<Option<mpsc::Sender<LongPollJob>>>,
+}
+
+impl LongPollThread {
+    fn new() -> Self {
+        LongPollThread {
+            jobs: Mutex::new(None),
+        }
+    }
+
+    /// Runs `job` on the thread, starting it on first use (or again, should it have died).
+    fn run(&self, job: LongPollJob) -> Result<()> {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let job = match jobs.as_ref() {
+            Some(tx) => match tx.send(job) {
+                Ok(()) => return Ok(()),
+                Err(mpsc::SendError(job)) => job,
+            },
+            None => job,
+        };
+        let (tx, rx) = mpsc::channel::<LongPollJob>();
+        std::thread::Builder::new()
+            .name("lambda-rapid-next".into())
+            .spawn(move || {
+                for job in rx {
+                    // A panic must not take the next calls with it (it would be a bug: the
+                    // client's functions return errors, they do not panic).
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            })
+            .map_err(|e| Error::from_reason(format!("cannot start the Runtime API thread: {e}")))?;
+        tx.send(job)
+            .map_err(|_| Error::from_reason("the Runtime API thread ended at start"))?;
+        *jobs = Some(tx);
+        Ok(())
+    }
+}
+
 /// A client of the Lambda Runtime API.
 #[napi]
 pub struct RuntimeClient {
     inner: Arc<RuntimeApiClient>,
+    long_poll: LongPollThread,
 }
 
 #[napi]
@@ -216,7 +264,27 @@ impl RuntimeClient {
         let inner = RuntimeApiClient::new(&endpoint).map_err(|e| to_js_error(&env, e))?;
         Ok(RuntimeClient {
             inner: Arc::new(inner),
+            long_poll: LongPollThread::new(),
         })
+    }
+
+    /// Runs a call that ends in GET next on the long-poll thread; the promise settles with its
+    /// invocation. The call (and any Buffer it holds) is dropped on the JS thread.
+    fn long_poll<'env>(&self, env: &'env Env, call: Call) -> Result<Object<'env>> {
+        let (deferred, promise) = env.create_deferred::<BindingInvocation, NextResolver>()?;
+        let client = self.inner.clone();
+        self.long_poll.run(Box::new(move || {
+            let result = call.run(&client);
+            deferred.resolve(Box::new(move |env| {
+                drop(call);
+                match result {
+                    Ok(Some(inv)) => Ok(inv.into()),
+                    Ok(None) => Err(Error::from_reason("GET next returned no invocation")),
+                    Err(e) => Err(to_js_error(&env, e)),
+                }
+            }));
+        }))?;
+        Ok(promise)
     }
 
     fn task(&self, call: Call) -> AsyncTask<RuntimeApiTask> {
@@ -228,8 +296,8 @@ impl RuntimeClient {
 
     /// GET the next invocation.
     #[napi(ts_return_type = "Promise<Invocation>")]
-    pub fn next(&self) -> AsyncTask<RuntimeApiTask> {
-        self.task(Call::Next)
+    pub fn next<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        self.long_poll(env, Call::Next)
     }
 
     /// POST an invocation's response.
@@ -244,12 +312,13 @@ impl RuntimeClient {
 
     /// POST an invocation's response, then GET the next invocation, in one worker-thread hop.
     #[napi(ts_return_type = "Promise<Invocation>")]
-    pub fn respond_then_next(
+    pub fn respond_then_next<'env>(
         &self,
+        env: &'env Env,
         request_id: String,
         #[napi(ts_arg_type = "string | Buffer")] body: BindingBody,
-    ) -> AsyncTask<RuntimeApiTask> {
-        self.task(Call::RespondThenNext { request_id, body })
+    ) -> Result<Object<'env>> {
+        self.long_poll(env, Call::RespondThenNext { request_id, body })
     }
 
     /// POST an invocation's error.
