@@ -31,6 +31,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use crate::client::percent_encode_into;
 use crate::endpoint::base_url;
@@ -402,18 +403,24 @@ fn upload<C: AsRef<[u8]>>(
 /// Connections of finished streamed responses, kept open as an HTTP client's pool would: the
 /// next stream to the same Runtime API (usually the next invocation's) skips the TCP handshake
 /// and the server's per-connection setup. A few, for concurrent invocations.
-static IDLE: Mutex<Vec<(String, TcpStream)>> = Mutex::new(Vec::new());
+static IDLE: Mutex<Vec<(String, TcpStream, Instant)>> = Mutex::new(Vec::new());
 const MAX_IDLE: usize = 4;
+/// A connection idle for longer is not reused: a body already streamed cannot be sent again if
+/// the server closes the connection just as we reuse it, and servers close idle connections
+/// after a few seconds (Node's default is 5 s). Back-to-back invocations are what reuse is for.
+const MAX_IDLE_AGE: Duration = Duration::from_secs(2);
 
 fn connect(authority: &str) -> io::Result<TcpStream> {
     loop {
         let kept = {
             let mut idle = lock(&IDLE);
-            let found = idle.iter().rposition(|(a, _)| a == authority);
-            found.map(|i| idle.remove(i).1)
+            let found = idle.iter().rposition(|(a, _, _)| a == authority);
+            found.map(|i| idle.remove(i))
         };
         match kept {
-            Some(stream) if still_open(&stream) => return Ok(stream),
+            Some((_, stream, since)) if since.elapsed() < MAX_IDLE_AGE && still_open(&stream) => {
+                return Ok(stream)
+            }
             Some(_) => continue, // closed by the server meanwhile: try the next one
             None => break,
         }
@@ -439,7 +446,7 @@ fn keep_idle(authority: &str, stream: TcpStream) {
     if idle.len() >= MAX_IDLE {
         idle.remove(0);
     }
-    idle.push((authority.to_string(), stream));
+    idle.push((authority.to_string(), stream, Instant::now()));
 }
 
 fn aborted_error() -> RuntimeApiError {
@@ -728,7 +735,6 @@ mod tests {
     use super::*;
     use std::net::TcpListener;
     use std::sync::mpsc::RecvTimeoutError;
-    use std::time::Duration;
 
     const ANSWER_202: &[u8] =
         b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"OK\"}";
