@@ -20,6 +20,32 @@ export interface RuntimeApiError extends Error {
   requestId?: string
 }
 
+export declare class BenchServer {
+  /** Listens on 127.0.0.1 and a free port. */
+  constructor()
+  get port(): number
+  /** Nanoseconds since the server started (the clock of every sample). */
+  nowNs(): number
+  /** Forgets the previous runtime (queue, first GET, failure): call before each spawn. */
+  reset(): void
+  /** When the first `GET next` since `reset` arrived. */
+  firstGetNs(): number | null
+  /**
+   * Queues `count` invocations of `event`; each response must equal `expected` (the event
+   * itself when omitted).
+   */
+  enqueue(event: Buffer, expected: Buffer | undefined | null, count: number): void
+  /**
+   * Resolves when `count` responses arrived; rejects on a posted error, `abort`, or
+   * `timeoutMs` without progress.
+   */
+  wait(count: number, timeoutMs: number): Promise<BenchRun>
+  /** Ends the current wait with this reason (e.g. the runtime exited). */
+  abort(reason: string): void
+  stop(): void
+}
+export type BindingBenchServer = BenchServer
+
 /** A running local Lambda. */
 export declare class Emulator {
   /** The invoke API's port. */
@@ -61,11 +87,13 @@ export type BindingResponseStream = ResponseStreamWriter
 export declare class RuntimeClient {
   /** `endpoint` is `host:port[/prefix]`; it defaults to `AWS_LAMBDA_RUNTIME_API`. */
   constructor(endpoint?: string | undefined | null)
+  /** The endpoint this client talks to, as given (or as read from `AWS_LAMBDA_RUNTIME_API`). */
+  get endpoint(): string
   /** GET the next invocation. */
   next(): Promise<Invocation>
   /** POST an invocation's response. */
   respond(requestId: string, body: string | Buffer): Promise<void>
-  /** POST an invocation's response, then GET the next invocation, in one worker-thread hop. */
+  /** POST an invocation's response, then GET the next invocation, in one hop to the long-poll thread. */
   respondThenNext(requestId: string, body: string | Buffer): Promise<Invocation>
   /** POST an invocation's error. */
   fail(requestId: string, errorBody: string | Buffer, errorType: string, xrayCause?: string | undefined | null): Promise<void>
@@ -84,6 +112,18 @@ export declare class RuntimeClient {
  * runtime's 'exit' listener while a GET next holds a libuv thread (see src/exit_watchdog.rs).
  */
 export declare function armExitWatchdog(code: number, graceMs: number): void
+
+/** The raw Rust loop: GET next -> POST the event back -> ..., forever, on the calling thread. */
+export declare function benchRawEchoLoop(endpoint: string): void
+
+/** One run's samples, in nanoseconds on the bench server's clock (`nowNs`). */
+export interface BenchRun {
+  writtenNs: Array<number>
+  firstByteNs: Array<number>
+  doneNs: Array<number>
+  /** Responses that were not the expected bytes (a description of the first few). */
+  mismatches: Array<string>
+}
 
 /** Options of `startEmulator`; every field has Lambda's default. */
 export interface EmulatorOptions {

@@ -314,6 +314,12 @@ test('the endpoint defaults to AWS_LAMBDA_RUNTIME_API', async (t) => {
   });
   process.env.AWS_LAMBDA_RUNTIME_API = api.endpoint;
   const client = new RuntimeClient();
+  assert.equal(client.endpoint, api.endpoint);
   api.invoke({ from: 'env' }, { requestId: 'env' });
   assert.equal((await client.next()).requestId, 'env');
+});
+
+test('client.endpoint is the endpoint as given', () => {
+  assert.equal(new RuntimeClient('127.0.0.1:9001/.rt').endpoint, '127.0.0.1:9001/.rt');
+  assert.equal(new RuntimeClient('http://localhost:80').endpoint, 'http://localhost:80');
 });

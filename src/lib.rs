@@ -242,6 +242,7 @@ impl LongPollThread {
 pub struct RuntimeClient {
     inner: Arc<RuntimeApiClient>,
     long_poll: LongPollThread,
+    endpoint: String,
 }
 
 #[napi]
@@ -265,7 +266,14 @@ impl RuntimeClient {
         Ok(RuntimeClient {
             inner: Arc::new(inner),
             long_poll: LongPollThread::new(),
+            endpoint,
         })
+    }
+
+    /// The endpoint this client talks to, as given (or as read from `AWS_LAMBDA_RUNTIME_API`).
+    #[napi(getter)]
+    pub fn endpoint(&self) -> String {
+        self.endpoint.clone()
     }
 
     /// Runs a call that ends in GET next on the long-poll thread; the promise settles with its
@@ -310,7 +318,7 @@ impl RuntimeClient {
         self.task(Call::Respond { request_id, body })
     }
 
-    /// POST an invocation's response, then GET the next invocation, in one worker-thread hop.
+    /// POST an invocation's response, then GET the next invocation, in one hop to the long-poll thread.
     #[napi(ts_return_type = "Promise<Invocation>")]
     pub fn respond_then_next<'env>(
         &self,
