@@ -7,6 +7,10 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 
 function candidates() {
+  // An explicit binary: `npm run bench` runs its own release build, whatever the checkout's
+  // binary is (often a debug build while developing).
+  const explicit = process.env.LAMBDA_RAPID_NATIVE_PATH;
+  if (explicit) return [explicit];
   const { platform, arch } = process;
   const abis = platform === 'linux' ? ['gnu', 'musl'] : [''];
   const names = abis.map((abi) => `${platform}-${arch}${abi ? `-${abi}` : ''}`);
