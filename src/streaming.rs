@@ -213,18 +213,16 @@ impl<C: AsRef<[u8]> + Send + 'static> ResponseStream<C> {
         let worker_shared = shared.clone();
         let spent = SpentChunks(Arc::new(Mutex::new(Vec::new())));
         let worker_spent = spent.clone();
-        thread::Builder::new()
-            .name("lambda-rapid-stream".into())
-            .spawn(move || {
-                let result = upload(&target.authority, head, &rx, &worker_shared, &worker_spent);
-                worker_shared.finish(result);
-            })
-            .map_err(|e| {
-                RuntimeApiError::new(
-                    ErrorCode::Protocol,
-                    format!("could not start the response stream's thread: {e}"),
-                )
-            })?;
+        run_on_upload_thread(Box::new(move || {
+            let result = upload(&target.authority, head, &rx, &worker_shared, &worker_spent);
+            worker_shared.finish(result);
+        }))
+        .map_err(|e| {
+            RuntimeApiError::new(
+                ErrorCode::Protocol,
+                format!("could not start the response stream's thread: {e}"),
+            )
+        })?;
         Ok(ResponseStream {
             tx: Some(tx),
             shared,
@@ -303,6 +301,48 @@ impl<C: AsRef<[u8]> + Send + 'static> ResponseStream<C> {
             Slot::Waiting(cb) => *cb = Some(Box::new(f)),
         }
     }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Upload threads waiting for their next stream: a thread outlives its stream, so the next
+/// invocation does not pay for creating one. A few, for concurrent invocations.
+static PARKED: Mutex<Vec<Sender<Job>>> = Mutex::new(Vec::new());
+const MAX_PARKED: usize = 2;
+
+fn run_on_upload_thread(job: Job) -> io::Result<()> {
+    let mut job = job;
+    loop {
+        let parked = lock(&PARKED).pop();
+        match parked {
+            Some(thread) => match thread.send(job) {
+                Ok(()) => return Ok(()),
+                Err(mpsc::SendError(returned)) => job = returned,
+            },
+            None => break,
+        }
+    }
+    thread::Builder::new()
+        .name("lambda-rapid-stream".into())
+        .spawn(move || {
+            let mut job = job;
+            loop {
+                job();
+                let (tx, rx) = mpsc::channel();
+                {
+                    let mut parked = lock(&PARKED);
+                    if parked.len() >= MAX_PARKED {
+                        return;
+                    }
+                    parked.push(tx);
+                }
+                match rx.recv() {
+                    Ok(next) => job = next,
+                    Err(_) => return,
+                }
+            }
+        })
+        .map(|_| ())
 }
 
 fn ended_error() -> RuntimeApiError {
