@@ -74,11 +74,10 @@ const NATIVE_QUEUE_MIN = 1024 * 1024;
 const INVALID_HEADER_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 
 // The behaviour differences between the official clients that streaming has, decided once.
-const v4 = mode.version >= 4;
 /** 3.x fails with the bare message string, 4.x with an Error. */
-const runtimeFailure = v4 ? (message) => new Error(message) : (message) => message;
-/** 4.x reports a failure one setImmediate after it happens. */
-const failureDelay = v4 ? () => new Promise((resolve) => setImmediate(resolve)) : () => undefined;
+const runtimeFailure = mode.version >= 4 ? (message) => new Error(message) : (message) => message;
+/** 4.x reports a failure one setImmediate turn after it happens, as it posts any result. */
+const failureDelay = mode.postAfterImmediate ? () => new Promise((resolve) => setImmediate(resolve)) : () => undefined;
 
 /** Runtime.InvalidStreamingOperation, named like the runtime's other errors in this mode. */
 class InvalidStreamingOperation extends Error {
