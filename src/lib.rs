@@ -431,9 +431,10 @@ impl RuntimeClient {
 
 // ===== streaming (issue 5, response streaming): src/streaming.rs =====
 // A streamed response is uploaded by a thread of its own (streaming.rs). JS hands it Buffers
-// without copying them (small ones excepted: copying a few KiB costs less than keeping a
-// reference alive and releasing it from another thread) and learns that the upload is behind
-// from `write`'s result, then waits on `drained()`. Used by lib/streaming.mjs.
+// without copying them (small ones excepted: copying a few KiB costs less than a reference
+// kept across threads); the upload thread hands them back and they are released here, on the
+// JS thread, at the next call. JS learns that the upload is behind from `write`'s result, then
+// waits on `drained()`. Used by lib/streaming.mjs.
 
 /// Chunks smaller than this are copied on the JS thread instead of being shared.
 const STREAM_COPY_MAX: usize = 16 * 1024;
