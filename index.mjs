@@ -393,7 +393,8 @@ function installProcessErrorHandlers() {
   // not change that (nor process.listenerCount('uncaughtException')); it posts the error of
   // the invocation in flight first, so Lambda reports it instead of a bare Runtime.ExitError.
   process.on('uncaughtExceptionMonitor', (err, origin) => {
-    if (process.listenerCount('uncaughtException') > 0) return; // the function handles it
+    // The function handles it itself (a listener, or a capture callback such as domain's).
+    if (process.listenerCount('uncaughtException') > 0 || process.hasUncaughtExceptionCaptureCallback()) return;
     if (origin !== 'unhandledRejection') reportProcessError(err);
     // A non-Error reason reaches us wrapped by Node (ERR_UNHANDLED_REJECTION); its message
     // describes the reason, so it becomes the message rather than "UnhandledPromiseRejection: ...".
