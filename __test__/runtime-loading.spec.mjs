@@ -272,3 +272,17 @@ test('globalThis.awslambda exists for the handler\'s module, unless AWS_LAMBDA_N
     assert.equal(res.body.awslambda, expected, `AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA=${value}`);
   }
 });
+
+for (const mode of MODES) {
+  test(`a buffered function's process never loads node:http, node:net, node:stream or worker_threads (${mode}.x mode)`, T, async (t) => {
+    // Start-up weight: the Runtime API is spoken by the native client; streaming is loaded
+    // only for streaming handlers.
+    const fn = await startFunction({ handler: 'modules.handler', mode });
+    t.after(() => fn.close());
+    const loaded = (await fn.invoke({})).body;
+    assert.ok(Array.isArray(loaded) && loaded.includes('fs'), JSON.stringify(loaded));
+    for (const heavy of ['http', 'https', 'net', 'stream', 'worker_threads', 'child_process']) {
+      assert.ok(!loaded.includes(heavy), `${heavy} loaded: ${loaded.join(', ')}`);
+    }
+  });
+}
