@@ -7,6 +7,7 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 
 /// Limits that keep a bad client from holding memory: a request head, and one header line.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -80,16 +81,33 @@ impl From<io::Error> for HttpError {
     }
 }
 
-/// One side of a connection: a buffered reader over the socket and a writer clone.
+/// A socket's writing side that other threads can hold too (a parked `GET next`, an answer
+/// sink): cloning it is a reference count, not a `dup` of the descriptor.
+#[derive(Debug, Clone)]
+pub struct SharedStream(pub Arc<TcpStream>);
+
+impl Write for SharedStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self.0).write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        (&*self.0).write_all(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One side of a connection: a buffered reader over the socket and a shared writer.
 pub struct Connection {
     pub reader: BufReader<TcpStream>,
-    pub writer: TcpStream,
+    pub writer: SharedStream,
 }
 
 impl Connection {
     pub fn new(stream: TcpStream) -> io::Result<Self> {
         stream.set_nodelay(true)?;
-        let writer = stream.try_clone()?;
+        let writer = SharedStream(Arc::new(stream.try_clone()?));
         Ok(Connection {
             reader: BufReader::with_capacity(64 * 1024, stream),
             writer,
@@ -364,6 +382,11 @@ impl<'a, W: Write> ChunkedResponse<'a, W> {
         w.write_all(head.as_bytes())?;
         w.flush()?;
         Ok(ChunkedResponse { w })
+    }
+
+    /// Continues a chunked response whose head was already written.
+    pub fn resume(w: &'a mut W) -> Self {
+        ChunkedResponse { w }
     }
 
     /// Sends one chunk now (flushed: the point of streaming is that the client sees it).

@@ -8,14 +8,14 @@
 //! least the server) keeps serving.
 
 use std::net::TcpStream;
-use std::sync::mpsc;
 use std::sync::Arc;
 
 use super::environment::new_request_id;
 use super::errors;
-use super::http::{self, ChunkedResponse, Connection, HttpError, RequestHead};
+use super::http::{self, Connection, HttpError, RequestHead};
+use super::reply::ReplySink;
 use super::runtime_api::base64_decode;
-use super::state::{Invocation, Reply, Shared};
+use super::state::{Invocation, Shared};
 use super::MAX_INVOKE_PAYLOAD;
 
 const JSON: &str = "application/json";
@@ -25,8 +25,15 @@ pub fn serve_connection(shared: &Arc<Shared>, stream: TcpStream) {
     let Ok(mut conn) = Connection::new(stream) else {
         return;
     };
+    // The answer of the previous request on this connection, written by another thread.
+    let mut previous: Option<Arc<ReplySink>> = None;
     loop {
-        let head = match conn.read_head() {
+        let head = conn.read_head();
+        // A pipelining caller: its next answer must not overtake the one still pending.
+        if let Some(p) = previous.take() {
+            p.wait_done();
+        }
+        let head = match head {
             Ok(h) => h,
             Err(HttpError::Closed) | Err(HttpError::Io(_)) => return,
             Err(_) => {
@@ -45,8 +52,31 @@ pub fn serve_connection(shared: &Arc<Shared>, stream: TcpStream) {
             }
         };
         let keep_alive = head.keep_alive();
-        if !handle(shared, &mut conn, &head, keep_alive) || !keep_alive {
+        match handle(shared, &mut conn, &head, keep_alive) {
+            Handled::Continue => {}
+            Handled::Pending(sink) => previous = Some(sink),
+            Handled::Close => return,
+        }
+        if !keep_alive {
             return;
+        }
+    }
+}
+
+enum Handled {
+    /// Answered; the connection may serve another request.
+    Continue,
+    /// Queued: the answer will be written to the connection by whoever gets it.
+    Pending(Arc<ReplySink>),
+    Close,
+}
+
+impl From<bool> for Handled {
+    fn from(keep: bool) -> Self {
+        if keep {
+            Handled::Continue
+        } else {
+            Handled::Close
         }
     }
 }
@@ -63,8 +93,8 @@ fn is_invoke_path(path: &str) -> bool {
     )
 }
 
-/// Answers one request; `false` when the connection must close.
-fn handle(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, keep_alive: bool) -> bool {
+/// Answers (or queues) one request.
+fn handle(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, keep_alive: bool) -> Handled {
     if !is_invoke_path(&head.path) {
         let _ = skip(conn, head);
         return service_error(
@@ -96,7 +126,7 @@ fn handle(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, keep_
             return too_large(conn, head);
         }
         if conn.send_continue().is_err() {
-            return false;
+            return Handled::Close;
         }
     }
     let mut body = match conn.read_body(head, MAX_INVOKE_PAYLOAD) {
@@ -147,7 +177,15 @@ fn handle(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, keep_
         .map(str::to_string)
         .unwrap_or_else(new_request_id);
     let invocation_type = head.header("x-amz-invocation-type").unwrap_or("RequestResponse");
-    let (tx, rx) = mpsc::channel();
+    let reply = match invocation_type {
+        "Event" => Arc::new(ReplySink::discard()),
+        _ => Arc::new(ReplySink::socket(
+            conn.writer.clone(),
+            keep_alive,
+            &request_id,
+            &shared.config.function_version,
+        )),
+    };
     let inv = Invocation {
         request_id: request_id.clone(),
         body,
@@ -155,7 +193,7 @@ fn handle(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, keep_
         client_context,
         cognito_identity: head.header("x-amz-cognito-identity").map(str::to_string),
         tenant_id: head.header("x-amz-tenant-id").map(str::to_string),
-        reply: tx,
+        reply: reply.clone(),
     };
     match invocation_type {
         "DryRun" => {
@@ -167,6 +205,7 @@ fn handle(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, keep_
                 keep_alive,
             )
             .is_ok()
+            .into()
         }
         "Event" | "RequestResponse" => {}
         other => {
@@ -190,7 +229,6 @@ fn handle(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, keep_
     }
     if invocation_type == "Event" {
         // Asynchronous: accepted now, run in order with the others; nobody reads the result.
-        drop(rx);
         return http::write_response(
             &mut conn.writer,
             202,
@@ -198,89 +236,10 @@ fn handle(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, keep_
             b"",
             keep_alive,
         )
-        .is_ok();
+        .is_ok()
+        .into();
     }
-    answer(shared, conn, &request_id, &rx, keep_alive)
-}
-
-fn answer(
-    shared: &Shared,
-    conn: &mut Connection,
-    request_id: &str,
-    rx: &mpsc::Receiver<Reply>,
-    keep_alive: bool,
-) -> bool {
-    let version = shared.config.function_version.as_str();
-    match rx.recv() {
-        Ok(Reply::Complete {
-            body,
-            content_type,
-            function_error,
-        }) => {
-            let mut headers = vec![
-                ("Content-Type", content_type.as_str()),
-                ("X-Amzn-RequestId", request_id),
-                ("X-Amz-Executed-Version", version),
-            ];
-            if let Some(e) = &function_error {
-                headers.push(("X-Amz-Function-Error", e.as_str()));
-            }
-            http::write_response(&mut conn.writer, 200, &headers, &body, keep_alive).is_ok()
-        }
-        Ok(Reply::StreamStart { content_type }) => {
-            let headers = [
-                ("Content-Type", content_type.as_str()),
-                ("X-Amzn-RequestId", request_id),
-                ("X-Amz-Executed-Version", version),
-            ];
-            let trailer_names = [
-                "X-Amz-Function-Error",
-                "Lambda-Runtime-Function-Error-Type",
-                "Lambda-Runtime-Function-Error-Body",
-            ];
-            let Ok(mut res) =
-                ChunkedResponse::start(&mut conn.writer, 200, &headers, &trailer_names, keep_alive)
-            else {
-                return false;
-            };
-            loop {
-                match rx.recv() {
-                    Ok(Reply::StreamChunk(data)) => {
-                        if res.chunk(&data).is_err() {
-                            return false;
-                        }
-                    }
-                    Ok(Reply::StreamEnd { error }) => {
-                        let trailers = match error {
-                            Some((error_type, body)) => vec![
-                                ("X-Amz-Function-Error".to_string(), "Unhandled".to_string()),
-                                ("Lambda-Runtime-Function-Error-Type".to_string(), error_type),
-                                (
-                                    "Lambda-Runtime-Function-Error-Body".to_string(),
-                                    base64_encode(body.as_bytes()),
-                                ),
-                            ],
-                            None => Vec::new(),
-                        };
-                        return res.finish(&trailers).is_ok();
-                    }
-                    // The emulator stopped mid-stream: end the message so the client is not left
-                    // waiting, but signal the failure by closing.
-                    Ok(_) | Err(_) => {
-                        let _ = res.finish(&[]);
-                        return false;
-                    }
-                }
-            }
-        }
-        Ok(_) | Err(_) => service_error(
-            conn,
-            503,
-            "ServiceException",
-            &format!("RequestId: {request_id} The local emulator stopped before the invocation finished"),
-            false,
-        ),
-    }
+    Handled::Pending(reply)
 }
 
 fn service_error(
@@ -289,22 +248,22 @@ fn service_error(
     error_type: &str,
     message: &str,
     keep_alive: bool,
-) -> bool {
+) -> Handled {
     let body = errors::service_error(message);
-    http::write_response(
+    let written = http::write_response(
         &mut conn.writer,
         status,
         &[("Content-Type", JSON), (ERROR_TYPE, error_type)],
         body.as_bytes(),
         keep_alive,
     )
-    .is_ok()
-        && keep_alive
+    .is_ok();
+    (written && keep_alive).into()
 }
 
 /// Lambda's answer to an event over 6 MiB. The rest of the body is read and discarded (bounded)
 /// so the client reads the 413 instead of a reset, and the connection is closed.
-fn too_large(conn: &mut Connection, head: &RequestHead) -> bool {
+fn too_large(conn: &mut Connection, head: &RequestHead) -> Handled {
     if !head.expects_continue() {
         let _ = skip(conn, head);
     }

@@ -18,6 +18,7 @@ pub mod errors;
 pub mod http;
 pub mod invoke_api;
 pub mod platform_log;
+pub mod reply;
 pub mod runtime_api;
 pub mod state;
 pub mod supervisor;

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::errors;
-use super::http::{self, BodyReader, Connection, HttpError, RequestHead};
+use super::http::{self, BodyReader, Connection, HttpError, RequestHead, SharedStream};
 use super::platform_log::Report;
-use super::state::{InFlight, Reply, Shared, State};
+use super::state::{InFlight, Invocation, ParkedNext, Reply, Shared, State};
 use super::{MAX_INVOKE_PAYLOAD, MAX_RUNTIME_RESPONSE};
 
 const PREFIX: &str = "/2018-06-01/runtime/";
@@ -126,43 +126,67 @@ fn epoch_ms(deadline: Instant) -> u128 {
         .unwrap_or(0)
 }
 
-/// Held open until this runtime may take an invocation. Its first call ends init.
+/// `GET next`: answered now if an invocation waits, else parked (see `ParkedNext`): the
+/// connection thread goes back to reading, and `dispatch` writes the event when one arrives.
+/// The first call of a runtime ends its init.
 fn next_invocation(shared: &Arc<Shared>, conn: &mut Connection, generation: u64) -> Outcome {
+    let writer = conn.writer.clone();
     let mut st = shared.lock();
-    if st.runtime.generation == generation && !st.runtime.init_done && st.runtime.init_failed_at.is_none() {
+    if st.stopping || st.runtime.generation != generation {
+        return Outcome::Close;
+    }
+    if !st.runtime.init_done && st.runtime.init_failed_at.is_none() {
         st.runtime.init_done = true;
         let init = st.runtime.spawned_at.map(|t| t.elapsed());
         st.runtime.init_duration = init;
         st.runtime.report_init = init;
     }
-    let (inv, deadline) = loop {
-        if st.stopping || st.runtime.generation != generation {
-            return Outcome::Close;
-        }
-        let may_take =
-            st.runtime.init_failed_at.is_none() && st.in_flight.len() < shared.config.max_concurrency;
-        if may_take {
-            if let Some(inv) = st.queue.pop_front() {
-                let now = Instant::now();
-                let deadline = now + shared.config.timeout;
-                st.in_flight.insert(
-                    inv.request_id.clone(),
-                    InFlight {
-                        reply: inv.reply.clone(),
-                        started: now,
-                        deadline,
-                        streaming: false,
-                        generation,
-                    },
-                );
-                break (inv, deadline);
-            }
-        }
-        st = shared.wait(st);
-    };
-    drop(st);
-    shared.log.start(&inv.request_id, &shared.config.function_version);
+    st.parked.push(ParkedNext { writer, generation });
+    dispatch(shared, &mut st);
+    Outcome::Written
+}
 
+/// Hands queued invocations, in order, to parked `GET next` requests of the current runtime,
+/// while it has a free slot. Called with the state locked by whoever changed something: an
+/// invocation queued, a `GET next` parked, a slot freed.
+pub fn dispatch(shared: &Shared, st: &mut State) {
+    let generation = st.runtime.generation;
+    st.parked.retain(|p| p.generation == generation);
+    while !st.stopping
+        && st.runtime.init_failed_at.is_none()
+        && st.in_flight.len() < shared.config.max_concurrency
+        && !st.queue.is_empty()
+    {
+        let Some(mut parked) = st.parked.pop() else { return };
+        let Some(inv) = st.queue.pop_front() else { return };
+        let now = Instant::now();
+        let deadline = now + shared.config.timeout;
+        if write_event(shared, &mut parked.writer, &inv, deadline).is_err() {
+            // That connection is gone (the runtime closed it): the event waits for the next one.
+            st.queue.push_front(inv);
+            continue;
+        }
+        shared.log.start(&inv.request_id, &shared.config.function_version);
+        st.in_flight.insert(
+            inv.request_id,
+            InFlight {
+                reply: inv.reply,
+                started: now,
+                deadline,
+                streaming: false,
+                generation,
+            },
+        );
+    }
+}
+
+/// The answer to `GET next`: the event and Lambda's invocation headers.
+fn write_event(
+    shared: &Shared,
+    w: &mut SharedStream,
+    inv: &Invocation,
+    deadline: Instant,
+) -> std::io::Result<()> {
     let deadline_ms = epoch_ms(deadline).to_string();
     let arn = format!(
         "arn:aws:lambda:{}:012345678912:function:{}",
@@ -186,11 +210,7 @@ fn next_invocation(shared: &Arc<Shared>, conn: &mut Connection, generation: u64)
     if let Some(t) = &inv.tenant_id {
         headers.push(("Lambda-Runtime-Aws-Tenant-Id", t));
     }
-    if http::write_response(&mut conn.writer, 200, &headers, &inv.body, true).is_err() {
-        // The runtime is gone; the supervisor sees the process exit and fails the invocation.
-        return Outcome::Close;
-    }
-    Outcome::Written
+    http::write_response(w, 200, &headers, &inv.body, true)
 }
 
 /// Removes an invocation the runtime finished, and prints END/REPORT for it.
@@ -199,10 +219,9 @@ fn finish(shared: &Shared, st: &mut State, request_id: &str, status: &str) -> Op
     st.stats.invocations += 1;
     let init = st.runtime.report_init.take();
     let pid = st.runtime.pid;
-    // With multi-concurrency a `GET next` may be waiting for a free slot; with one slot the
-    // runtime's next `GET next` comes after this and finds the queue by itself.
-    if shared.config.max_concurrency > 1 && !st.queue.is_empty() {
-        shared.notify();
+    // With multi-concurrency a parked `GET next` may be waiting for this slot.
+    if shared.config.max_concurrency > 1 {
+        dispatch(shared, st);
     }
     report(shared, request_id, &f, init, pid, status);
     Some(f)
@@ -279,7 +298,7 @@ fn post_response(
             let mut st = shared.lock();
             if let Some(f) = finish(shared, &mut st, id, "error") {
                 drop(st);
-                let _ = f.reply.send(Reply::Complete {
+                f.reply.send(Reply::Complete {
                     body: errors::response_too_large(MAX_RUNTIME_RESPONSE).into_bytes(),
                     content_type: "application/json".into(),
                     function_error: Some("Unhandled".into()),
@@ -297,7 +316,7 @@ fn post_response(
     match finish(shared, &mut st, id, "success") {
         Some(f) => {
             drop(st);
-            let _ = f.reply.send(Reply::Complete {
+            f.reply.send(Reply::Complete {
                 body: body.data,
                 content_type,
                 function_error: None,
@@ -344,7 +363,7 @@ fn stream_response(
         .header("content-type")
         .unwrap_or("application/octet-stream")
         .to_string();
-    let _ = reply.send(Reply::StreamStart { content_type });
+    reply.send(Reply::StreamStart { content_type });
     let mut reader = match BodyReader::new(head) {
         Ok(r) => r,
         Err(_) => return Outcome::Close,
@@ -354,7 +373,7 @@ fn stream_response(
             Ok(Some(chunk)) => {
                 // A caller that went away, or an invocation that timed out, no longer listens;
                 // the runtime may still finish writing.
-                let _ = reply.send(Reply::StreamChunk(chunk));
+                reply.send(Reply::StreamChunk(chunk));
             }
             Ok(None) => break,
             // The runtime died mid-stream: the supervisor ends the stream with the exit error.
@@ -381,7 +400,7 @@ fn stream_response(
         return unknown_request(id);
     }
     drop(st);
-    let _ = reply.send(Reply::StreamEnd { error });
+    reply.send(Reply::StreamEnd { error });
     ok()
 }
 
@@ -426,7 +445,7 @@ fn post_error(
             function_error: Some("Unhandled".into()),
         }
     };
-    let _ = f.reply.send(reply);
+    f.reply.send(reply);
     ok()
 }
 
@@ -458,11 +477,10 @@ fn init_error(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, g
     let waiting = st.queue.pop_front();
     let init = st.runtime.spawned_at.map(|t| t.elapsed()).unwrap_or_default();
     drop(st);
-    shared.notify();
     shared.wake_supervisor();
     shared.log.init_report(init, &error_type);
     if let Some(inv) = waiting {
-        let _ = inv.reply.send(Reply::Complete {
+        inv.reply.send(Reply::Complete {
             body,
             content_type: "application/json".into(),
             function_error: Some("Unhandled".into()),

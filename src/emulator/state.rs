@@ -3,11 +3,11 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::TcpStream;
-use std::sync::mpsc::Sender;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::platform_log::PlatformLog;
+use super::reply::ReplySink;
 use super::EmulatorConfig;
 
 /// What the caller of an invoke receives, in order. A buffered answer is one `Complete`; a
@@ -39,13 +39,13 @@ pub struct Invocation {
     pub client_context: Option<String>,
     pub cognito_identity: Option<String>,
     pub tenant_id: Option<String>,
-    pub reply: Sender<Reply>,
+    pub reply: Arc<ReplySink>,
 }
 
 /// An invocation the runtime has received (`GET next` returned it) and not yet answered.
 #[derive(Debug)]
 pub struct InFlight {
-    pub reply: Sender<Reply>,
+    pub reply: Arc<ReplySink>,
     pub started: Instant,
     pub deadline: Instant,
     /// The runtime began a streamed response: errors must now end the stream, not replace it.
@@ -71,9 +71,18 @@ pub struct RuntimeState {
     pub report_init: Option<Duration>,
 }
 
+/// A runtime's `GET next` with nothing to hand out yet: its connection thread went back to
+/// reading, and whoever queues an invocation writes it straight to this socket.
+#[derive(Debug)]
+pub struct ParkedNext {
+    pub writer: super::http::SharedStream,
+    pub generation: u64,
+}
+
 #[derive(Debug, Default)]
 pub struct State {
     pub queue: VecDeque<Invocation>,
+    pub parked: Vec<ParkedNext>,
     pub in_flight: HashMap<String, InFlight>,
     pub runtime: RuntimeState,
     /// Start a runtime even with nothing queued (at start-up and after a crash or a timeout, so
@@ -102,11 +111,9 @@ pub struct Shared {
     pub config: EmulatorConfig,
     pub log: PlatformLog,
     state: Mutex<State>,
-    /// Wakes `GET next` waiters (work queued, generation retired, stopping).
-    pub changed: Condvar,
-    /// Wakes the supervisor. Kept apart from `changed` so the hot path (an event handed out, a
-    /// response handed back) does not wake the supervisor thread on every invocation: it polls
-    /// every 20 ms while a runtime runs, which is all deadlines and exits need.
+    /// Wakes the supervisor, and only it: no thread waits for invocations (a parked `GET next`
+    /// is written to by whoever queues one), and the hot path does not wake the supervisor
+    /// either: it polls every 20 ms while a runtime runs, which is all deadlines and exits need.
     supervisor: Condvar,
     connections: Mutex<(u64, HashMap<u64, TcpStream>)>,
 }
@@ -121,7 +128,6 @@ impl Shared {
                 want_warm: true,
                 ..State::default()
             }),
-            changed: Condvar::new(),
             supervisor: Condvar::new(),
             connections: Mutex::new((0, HashMap::new())),
         }
@@ -133,20 +139,12 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn wait<'a>(&self, guard: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-        self.changed.wait(guard).unwrap_or_else(|p| p.into_inner())
-    }
-
     /// The supervisor's sleep: until woken by `wake_supervisor` or `d` passes.
     pub fn supervisor_wait<'a>(&self, guard: MutexGuard<'a, State>, d: Duration) -> MutexGuard<'a, State> {
         match self.supervisor.wait_timeout(guard, d) {
             Ok((g, _)) => g,
             Err(p) => p.into_inner().0,
         }
-    }
-
-    pub fn notify(&self) {
-        self.changed.notify_all();
     }
 
     pub fn wake_supervisor(&self) {
@@ -169,9 +167,9 @@ impl Shared {
             return false;
         }
         st.queue.push_back(inv);
+        super::runtime_api::dispatch(self, &mut st);
         let start_runtime = !st.child_running;
         drop(st);
-        self.notify();
         if start_runtime {
             self.wake_supervisor();
         }
@@ -180,7 +178,6 @@ impl Shared {
 
     pub fn begin_stop(&self) {
         self.lock().stopping = true;
-        self.notify();
         self.wake_supervisor();
     }
 

@@ -77,8 +77,8 @@ fn bind_runtime_api(shared: &Arc<Shared>, st: &mut State) -> io::Result<String> 
     Ok(endpoint)
 }
 
-/// Ends the current generation: its listener stops, its held `GET next` requests return.
-fn retire(shared: &Shared, st: &mut State) {
+/// Ends the current generation: its listener stops, its parked `GET next` requests are dropped.
+fn retire(st: &mut State) {
     if let Some(old) = st.listener.take() {
         old.retire();
     }
@@ -86,7 +86,7 @@ fn retire(shared: &Shared, st: &mut State) {
         generation: st.runtime.generation + 1,
         ..RuntimeState::default()
     };
-    shared.notify();
+    st.parked.clear();
 }
 
 fn spawn_runtime(shared: &Arc<Shared>, st: &mut State, command: &[String]) -> io::Result<Child> {
@@ -103,7 +103,7 @@ fn spawn_runtime(shared: &Arc<Shared>, st: &mut State, command: &[String]) -> io
     let child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            retire(shared, st);
+            retire(st);
             return Err(e);
         }
     };
@@ -179,7 +179,7 @@ fn fail_in_flight(shared: &Shared, st: &State, request_id: &str, f: &InFlight, b
             function_error: Some("Unhandled".into()),
         }
     };
-    let _ = f.reply.send(reply);
+    f.reply.send(reply);
 }
 
 fn on_exit(shared: &Shared, st: &mut State, status: &ExitStatus) {
@@ -198,7 +198,7 @@ fn on_exit(shared: &Shared, st: &mut State, status: &ExitStatus) {
         let init = st.runtime.spawned_at.map(|t| t.elapsed()).unwrap_or_default();
         shared.log.init_report(init, "Runtime.ExitError");
         if let Some(inv) = st.queue.pop_front() {
-            let _ = inv.reply.send(Reply::Complete {
+            inv.reply.send(Reply::Complete {
                 body: errors::runtime_exited(&inv.request_id, &how).into_bytes(),
                 content_type: "application/json".into(),
                 function_error: Some("Unhandled".into()),
@@ -209,7 +209,7 @@ fn on_exit(shared: &Shared, st: &mut State, status: &ExitStatus) {
         // After an init error, or idle: the next invoke starts a new one.
         st.want_warm = false;
     }
-    retire(shared, st);
+    retire(st);
 }
 
 fn time_out(shared: &Shared, st: &mut State, now: Instant) -> bool {
@@ -262,7 +262,7 @@ pub fn run(shared: &Arc<Shared>) {
                     );
                 }
             }
-            retire(shared, &mut st);
+            retire(&mut st);
             st.want_warm = true;
         }
         if let Some(c) = child.as_mut() {
@@ -281,7 +281,7 @@ pub fn run(shared: &Arc<Shared>) {
                     shared.log.init_report(INIT_TIMEOUT, "Runtime.InitTimeout");
                     if let Some(inv) = st.queue.pop_front() {
                         let secs = INIT_TIMEOUT.max(shared.config.timeout).as_secs_f64();
-                        let _ = inv.reply.send(Reply::Complete {
+                        inv.reply.send(Reply::Complete {
                             body: errors::timed_out(&inv.request_id, secs).into_bytes(),
                             content_type: "application/json".into(),
                             function_error: Some("Unhandled".into()),
@@ -289,7 +289,7 @@ pub fn run(shared: &Arc<Shared>) {
                     }
                 }
                 st.want_warm = false;
-                retire(shared, &mut st);
+                retire(&mut st);
             }
         }
         if let Some(cmd) = &command {
@@ -302,7 +302,7 @@ pub fn run(shared: &Arc<Shared>) {
                         let message = format!("Cannot start the runtime ({}): {e}", cmd.join(" "));
                         eprintln!("lambda-rapid: {message}");
                         for inv in st.queue.drain(..) {
-                            let _ = inv.reply.send(Reply::Complete {
+                            inv.reply.send(Reply::Complete {
                                 body: errors::function_error("Runtime.StartError", &message).into_bytes(),
                                 content_type: "application/json".into(),
                                 function_error: Some("Unhandled".into()),
@@ -333,13 +333,13 @@ pub fn run(shared: &Arc<Shared>) {
     if let Some(mut c) = child.take() {
         kill_and_wait(&mut c);
     }
-    retire(shared, &mut st);
+    retire(&mut st);
     let held: Vec<(String, InFlight)> = st.in_flight.drain().collect();
     for (id, f) in &held {
         fail_in_flight(shared, &st, id, f, errors::shutting_down(id), "failure");
     }
     for inv in st.queue.drain(..) {
-        let _ = inv.reply.send(Reply::Complete {
+        inv.reply.send(Reply::Complete {
             body: errors::shutting_down(&inv.request_id).into_bytes(),
             content_type: "application/json".into(),
             function_error: Some("Unhandled".into()),
