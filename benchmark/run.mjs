@@ -10,6 +10,8 @@
 //                       log-json, cold-start)
 //   --candidates a,b    lambda-rapid, official, official-alt, node-http, raw-rust
 //   --no-install        do not install Node or the official client; skip what is missing
+//   --addon FILE        the lambda-rapid .node binary to use (default: a release build of this
+//                       checkout, made by cargo into benchmark/.cache/addon)
 //   --no-save           print only; do not write benchmark/results/
 //   --update-readme     also put the table and chart into README.md (between bench markers)
 import fs from 'node:fs';
@@ -22,7 +24,7 @@ import { coldStart, trial } from './lib/measure.mjs';
 import { RESULTS, ROOT } from './lib/paths.mjs';
 import { markdown } from './lib/report.mjs';
 import { COLD_START, SCENARIOS } from './lib/scenarios.mjs';
-import { resolveNode, resolveOfficial } from './lib/setup.mjs';
+import { releaseAddon, resolveNode, resolveOfficial } from './lib/setup.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -32,6 +34,7 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     candidates: { type: 'string' },
     'no-install': { type: 'boolean', default: false },
+    addon: { type: 'string' },
     'no-save': { type: 'boolean', default: false },
     'update-readme': { type: 'boolean', default: false },
   },
@@ -44,10 +47,13 @@ const only = opts.only?.split(',');
 const wanted = opts.candidates?.split(',');
 
 let native;
+let addon;
 try {
+  addon = releaseAddon({ given: opts.addon, log });
+  process.env.LAMBDA_RAPID_NATIVE_PATH = addon;
   native = (await import('../lib/native.mjs')).default;
 } catch (e) {
-  log(`bench: the native addon does not load (${e.message.split('\n')[0]}); run \`npm run build\` first`);
+  log(`bench: could not build or load the addon: ${e.message.split('\n')[0]}`);
   process.exit(2);
 }
 if (typeof native.BenchServer !== 'function') {
@@ -58,7 +64,7 @@ if (typeof native.BenchServer !== 'function') {
 const node = resolveNode(opts.node, { log });
 const official = resolveOfficial({ install: !opts['no-install'], log });
 if (official.skip) log(`bench: skipping the official client: ${official.skip}`);
-const candidates = allCandidates({ official }).filter((c) => !wanted || wanted.includes(c.id));
+const candidates = allCandidates({ official, addon }).filter((c) => !wanted || wanted.includes(c.id));
 for (const c of candidates) if (c.skip && !c.id.startsWith('official')) log(`bench: skipping ${c.label}: ${c.skip}`);
 const active = candidates.filter((c) => !c.skip);
 const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.id));

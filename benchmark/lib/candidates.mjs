@@ -4,11 +4,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CANDIDATES, ROOT } from './paths.mjs';
 
-export function candidates({ official }) {
+export function candidates({ official, addon }) {
+  // Our two candidates load the benchmark's release build of the addon.
+  const native = addon ? { LAMBDA_RAPID_NATIVE_PATH: addon } : {};
   const list = [];
   const ours = path.join(ROOT, 'index.mjs');
   list.push({
-    id: 'lambda-rapid', label: 'lambda-rapid', args: [ours],
+    id: 'lambda-rapid', label: 'lambda-rapid', args: [ours], env: native,
     skip: fs.existsSync(ours) ? undefined : 'index.mjs does not exist yet',
   });
   const officialEntry = official.dir && path.join(official.dir, 'index.mjs');
@@ -22,7 +24,7 @@ export function candidates({ official }) {
   });
   list.push({ id: 'node-http', label: 'minimal node:http loop', args: [path.join(CANDIDATES, 'node-http-loop.mjs')] });
   list.push({
-    id: 'raw-rust', label: 'raw Rust loop (limit)', args: [path.join(CANDIDATES, 'raw-rust-loop.mjs')],
+    id: 'raw-rust', label: 'raw Rust loop (limit)', args: [path.join(CANDIDATES, 'raw-rust-loop.mjs')], env: native,
     scenarios: ['echo-100B', 'echo-10KiB', 'echo-1MiB', 'cold-start'],
   });
   return list;

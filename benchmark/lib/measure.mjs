@@ -34,9 +34,9 @@ export function lambdaEnv(endpoint, handler, extra = {}) {
  * Starts `candidate` against `server`. stdout goes to /dev/null (the logging scenarios measure
  * formatting and writing, not a reader); stderr is kept (first 8 KiB) to explain a failure.
  */
-function start(server, node, candidate, scenario) {
+function start(server, node, candidate, scenario, nodeArgs = []) {
   const env = lambdaEnv(`127.0.0.1:${server.port}`, scenario.handler, { ...scenario.env, ...candidate.env });
-  const child = spawn(node, candidate.args, { cwd: HANDLERS, env, stdio: ['ignore', devNull, 'pipe'] });
+  const child = spawn(node, [...nodeArgs, ...candidate.args], { cwd: HANDLERS, env, stdio: ['ignore', devNull, 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => {
     if (stderr.length < 8192) stderr += d;
@@ -78,15 +78,21 @@ function explain(e, runtime, candidate) {
   return e;
 }
 
-/** A throughput trial. Returns the per-trial metrics. */
-export async function trial(server, node, candidate, scenario, { warm, n }) {
+/**
+ * A throughput trial. Returns the per-trial metrics. For profiling, `nodeArgs` go before the
+ * script and `around(pid)` is called after the warm-up; the function it returns is awaited
+ * after the measured window (and `keep` leaves the runtime running for the caller to end).
+ */
+export async function trial(server, node, candidate, scenario, { warm, n, nodeArgs, around, keep }) {
   server.reset();
-  const runtime = start(server, node, candidate, scenario);
+  const runtime = start(server, node, candidate, scenario, nodeArgs);
   try {
     await feed(server, scenario, warm);
+    const finish = around ? await around(runtime.child.pid) : null;
     const cpu0 = cpuNs(runtime.child.pid);
     const run = await feed(server, scenario, n);
     const cpu1 = cpuNs(runtime.child.pid);
+    await finish?.();
     const rssKiB = peakRssKiB(runtime.child.pid);
     const rt = run.doneNs.map((d, i) => d - run.writtenNs[i]);
     const ttfb = run.firstByteNs.map((f, i) => f - run.writtenNs[i]);
@@ -102,7 +108,7 @@ export async function trial(server, node, candidate, scenario, { warm, n }) {
   } catch (e) {
     throw explain(e, runtime, candidate);
   } finally {
-    await runtime.stop();
+    if (!keep) await runtime.stop();
   }
 }
 

@@ -5,7 +5,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { NODE_CACHE, OFFICIAL_DIR } from './paths.mjs';
+import { NODE_CACHE, OFFICIAL_DIR, ROOT } from './paths.mjs';
 
 const OFFICIAL_VERSION = '4';
 
@@ -94,4 +94,28 @@ export function resolveOfficial({ install = true, log = console.error } = {}) {
   }
   if (!ready()) return { skip: `aws-lambda-ric@${OFFICIAL_VERSION} installed without rapid-client.node (were install scripts blocked?)` };
   return { dir, version: JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version };
+}
+
+/**
+ * The addon the benchmark loads: a release build of this checkout, copied to
+ * benchmark/.cache/addon (the checkout's own binary is often a debug build while developing,
+ * and may be rebuilt in the middle of a run). `given` names a binary to use instead.
+ */
+export function releaseAddon({ given, log = console.error } = {}) {
+  if (given) {
+    if (!fs.existsSync(given)) throw new Error(`--addon ${given}: no such file`);
+    return path.resolve(given);
+  }
+  log('bench: building the addon in release mode (cargo build --release --lib) ...');
+  const r = spawnSync('cargo', ['build', '--release', '--lib', '--quiet'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`cargo build --release failed (exit ${r.status}); is Rust installed?`);
+  const target = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target');
+  const built = path.join(target, 'release', process.platform === 'darwin' ? 'liblambda_rapid.dylib' : 'liblambda_rapid.so');
+  const dir = path.join(NODE_CACHE, 'addon');
+  fs.mkdirSync(dir, { recursive: true });
+  const out = path.join(dir, `lambda-rapid.${process.platform}-${process.arch}.node`);
+  // Copy then rename: a process that still has the previous file mapped keeps its inode.
+  fs.copyFileSync(built, `${out}.tmp`);
+  fs.renameSync(`${out}.tmp`, out);
+  return out;
 }
