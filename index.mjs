@@ -109,8 +109,11 @@ const buildContext = contextBuilder({ mode, env, errors: Errors });
 class Runtime { constructor(fn) { this.handler = fn; } }
 class BufferedInvokeProcessor { constructor(fn) { this.handler = fn; } }
 const invoker = mode.handlerReceiver === 'Runtime' ? new Runtime(handler) : new BufferedInvokeProcessor(handler);
+// An event loop that drains before the handler answered: an async function never settled
+// (an error); a plain one forgot its callback (null, in 3.x mode).
+const drainedIsError = isAsync || mode.neverSettledNonAsync === 'node-js-exit';
 initialized = true;
-if (mode.nextAfterImmediate) scheduleNext();
+if (mode.invokeLoop === 'callback') scheduleNext();
 else serveFrom(nextInvocation());
 
 // ---- 2.-4. the invoke loop, 4.x ------------------------------------------------------------
@@ -146,7 +149,7 @@ async function invokeAwaiting(inv) {
       return;
     }
     value = invoker.handler(event, context);
-    if (isThenable(value)) value = await settledOrDrained(value, Errors.NodeJsExit);
+    if (isThenable(value)) value = await settledOrDrained(value);
     ok = true;
   } catch (err) {
     value = err;
@@ -158,9 +161,9 @@ async function invokeAwaiting(inv) {
 
 // A promise the event loop can no longer settle (nothing left to run) would leave the
 // invocation hanging until its timeout: when the loop drains first, it fails instead.
-function settledOrDrained(promise, DrainedError) {
+function settledOrDrained(promise) {
   return new Promise((resolve, reject) => {
-    onBeforeExit = () => reject(new DrainedError());
+    onBeforeExit = () => (drainedIsError ? reject(new Errors.NodeJsExit()) : resolve(null));
     promise.then(
       (v) => { onBeforeExit = null; resolve(v); },
       (e) => { onBeforeExit = null; reject(e); },
@@ -235,7 +238,7 @@ function invokeCallbackEra(inv) {
   // function has forgotten its callback (null, as officially), an async one never settled.
   onBeforeExit = () => {
     completed = true;
-    if (isAsync || mode.neverSettledNonAsync === 'node-js-exit') postError(new Errors.NodeJsExit());
+    if (drainedIsError) postError(new Errors.NodeJsExit());
     else {
       postResponse(id, null);
       scheduleNext();

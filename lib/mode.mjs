@@ -9,6 +9,8 @@
 //
 // | field                    | 3.x (nodejs20.x/22.x)                   | 4.x (nodejs24.x, managed instances) |
 // |--------------------------|-----------------------------------------|-------------------------------------|
+// | invokeLoop               | 'callback': callback / context.succeed  | 'await': the handler's result is    |
+// |                          | or a promise answers (the next 5 rows)  | awaited (the next 5 rows)           |
 // | callbackHandlers         | (event, context, callback) supported    | refused at init: CallbackHandlerDeprecated |
 // | legacyContext            | context.succeed/fail/done and           | absent                              |
 // |                          | callbackWaitsForEmptyEventLoop          |                                     |
@@ -24,7 +26,6 @@
 // | errorNameIsOwn           | no: Runtime.* name on the prototype     | yes: own `name` (shows in logs)     |
 // | errorClassNames          | ImportModuleError, HandlerNotFound, ... | ImportModuleError, HandlerNotFoundError, ... |
 // | stringifyErrorType       | 'Error'                                 | 'Runtime.JSONStringifyError'        |
-// | nullishError             | 'handled' (a string error)              | String(value) with typeof as type   |
 // | contextErrorStyle        | 'Cannot parse ClientContext as json: …' | 'Failed to parse lambda-runtime-client-context as JSON: …' |
 // | contextHasTraceId        | no                                      | context.xRayTraceId                 |
 // | loadCommonJsWithRequire  | yes (require stack names the runtime)   | no: every module through import()   |
@@ -73,6 +74,7 @@ function v3Mode(reason) {
     version: 3,
     name: '3.x',
     reason,
+    invokeLoop: 'callback',
     callbackHandlers: true,
     callbackRefusedMessage: undefined,
     legacyContext: true,
@@ -99,7 +101,6 @@ function v3Mode(reason) {
     },
     userCodeSyntaxKeepsStack: false,
     stringifyErrorType: 'Error',
-    nullishError: 'handled',
     contextErrorStyle: 'v3',
     contextHasTraceId: false,
     loadCommonJsWithRequire: true,
@@ -113,6 +114,7 @@ function v4Mode(env, reason) {
     version: 4,
     name: '4.x',
     reason,
+    invokeLoop: 'await',
     callbackHandlers: false,
     callbackRefusedMessage:
       env.AWS_EXECUTION_ENV === 'AWS_Lambda_nodejs22.x' ? CALLBACK_REFUSED_NODE22 : CALLBACK_REFUSED_NODE24,
@@ -140,7 +142,6 @@ function v4Mode(env, reason) {
     },
     userCodeSyntaxKeepsStack: true,
     stringifyErrorType: 'Runtime.JSONStringifyError',
-    nullishError: 'string',
     contextErrorStyle: 'v4',
     contextHasTraceId: true,
     loadCommonJsWithRequire: false,
