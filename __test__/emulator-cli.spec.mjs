@@ -48,6 +48,7 @@ test('bad flag values are clear errors', async () => {
     [['invoke', 'app.echo', '--log-level', 'LOUD'], /--log-level must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL/],
     [['invoke', 'app.echo', '--env', 'NOEQUALS'], /--env expects KEY=VALUE/],
     [['serve'], /serve: missing <handler>/],
+    [['serve', 'app.echo', '--task-root', '/nonexistent/dir'], /--task-root: \/nonexistent\/dir is not a directory/],
     [['invoke', 'a.b', 'c.d'], /unexpected argument 'c.d'/],
     [['invoke', 'app.echo', '--event', '/nonexistent/event.json'], /--event: cannot read \/nonexistent\/event.json/],
     [['--frobnicate'], /unknown command or option '--frobnicate'/],

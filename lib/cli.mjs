@@ -1,7 +1,7 @@
 // The `lambda-rapid` command line: `serve` (a local Lambda on --port) and `invoke` (one event,
 // one answer, exit status says whether the function failed). Usage errors exit with 2, a
 // function error with 1. Parsing is strict: an unknown flag is an error, never ignored.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -90,6 +90,10 @@ export function parseCommand(command, args) {
   if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) {
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${values['log-level']}'`);
   }
+  const taskRoot = path.resolve(values['task-root'] ?? process.cwd());
+  if (!statSync(taskRoot, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UsageError(`--task-root: ${taskRoot} is not a directory`);
+  }
   const env = {};
   for (const kv of values.env ?? []) {
     const eq = kv.indexOf('=');
@@ -98,7 +102,7 @@ export function parseCommand(command, args) {
   }
   return {
     handler: positionals[0],
-    taskRoot: path.resolve(values['task-root'] ?? process.cwd()),
+    taskRoot,
     timeout: number('timeout', values.timeout, { min: 0.001 }) ?? 3,
     memory: number('memory', values.memory, { min: 128, max: 10240, integer: true }) ?? 128,
     port: number('port', values.port, { min: 0, max: 65535, integer: true }) ?? 9000,
