@@ -370,3 +370,40 @@ fn stop_kills_the_runtime_and_closes_the_invoke_port() {
     });
     assert!(matches!(refused, Err(_) | Ok(0)));
 }
+
+#[test]
+fn with_multi_concurrency_two_invocations_are_in_flight_at_once() {
+    let emu = Emulator::start(EmulatorConfig {
+        invoke_port: 0,
+        max_concurrency: 2,
+        platform_logs: false,
+        ..EmulatorConfig::default()
+    })
+    .unwrap();
+    let endpoint = emu.runtime_api_endpoint().unwrap();
+    let rport: u16 = endpoint.rsplit(':').next().unwrap().parse().unwrap();
+    let iport = emu.invoke_port();
+    // Two runtime workers each take one event and hold it until both have one.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let barrier = barrier.clone();
+            thread::spawn(move || {
+                let inv = next(rport);
+                let id = inv.header("Lambda-Runtime-Aws-Request-Id").unwrap().to_string();
+                barrier.wait();
+                let path = format!("/2018-06-01/runtime/invocation/{id}/response");
+                request(rport, "POST", &path, &[], inv.body().as_bytes()).status
+            })
+        })
+        .collect();
+    let callers: Vec<_> = (0..2)
+        .map(|n| thread::spawn(move || request(iport, "POST", INVOKE, &[], format!("{n}").as_bytes()).body()))
+        .collect();
+    let mut answers: Vec<String> = callers.into_iter().map(|c| c.join().unwrap()).collect();
+    answers.sort();
+    assert_eq!(answers, vec!["0", "1"]);
+    for w in workers {
+        assert_eq!(w.join().unwrap(), 202);
+    }
+}
