@@ -103,5 +103,5 @@ table(rows, [
 console.log(`
 cold = start-up to first answer (runtime init included); warm = one HTTP invoke round trip on a
 warm runtime. callback waits 5 ms and streaming 3 x 20 ms by design. Try it yourself:
-  npx lambda-rapid serve hello.handler --task-root examples
+  node bin/lambda-rapid.mjs serve hello.handler --task-root examples   (npx lambda-rapid ... once installed)
   curl -XPOST "http://127.0.0.1:9000/2015-03-31/functions/function/invocations" -d '{"name":"you"}'`);
