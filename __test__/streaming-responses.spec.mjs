@@ -7,7 +7,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { serveStreaming, errorTrailers } from './fixtures/streaming/harness.mjs';
+import { serveStreaming, errorTrailers, TASK_ROOT, MODE_ENV } from './fixtures/streaming/harness.mjs';
+import { startRuntimeApi } from './helpers/runtime-api.mjs';
+import { spawnRuntime } from './helpers/spawn-runtime.mjs';
 
 const NUL8 = '\0'.repeat(8);
 
@@ -164,4 +166,36 @@ test('a returned value is ignored with a warning', async () => {
   const { results: [{ entry }], stdout } = await serveStreaming({ handler: 'returnsValue' });
   assert.equal(entry.body.toString(), 'ok');
   assert.match(stdout, /\tWARN\tStreaming handlers ignore return values\./);
+});
+
+test('a handler marked for another streaming mode is refused at init with Runtime.MalformedStreamingHandler', async () => {
+  const api = await startRuntimeApi();
+  const rt = spawnRuntime({ endpoint: api.endpoint, handler: 'handlers.malformed', taskRoot: TASK_ROOT, env: MODE_ENV[3] });
+  try {
+    const entry = await Promise.race([api.initError(), rt.exited.then(() => api.initError())]);
+    assert.equal(entry.headers['lambda-runtime-function-error-type'], 'Runtime.MalformedStreamingHandler');
+    const body = JSON.parse(entry.body.toString());
+    assert.equal(body.errorType, 'Runtime.MalformedStreamingHandler');
+    assert.equal(body.errorMessage, 'Only response streaming is supported.');
+  } finally {
+    await rt.kill();
+    await api.close();
+  }
+});
+
+test('without the awslambda global (AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA=1) a module using it fails at init', async () => {
+  const api = await startRuntimeApi();
+  const rt = spawnRuntime({
+    endpoint: api.endpoint,
+    handler: 'handlers.plain',
+    taskRoot: TASK_ROOT,
+    env: { ...MODE_ENV[3], AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA: '1' },
+  });
+  try {
+    const entry = await api.initError();
+    assert.match(JSON.parse(entry.body.toString()).errorMessage, /awslambda is not defined/);
+  } finally {
+    await rt.kill();
+    await api.close();
+  }
 });
