@@ -27,12 +27,12 @@ function assertStreamingHeaders(entry, contentType = 'application/octet-stream')
 }
 
 for (const version of [3, 4]) {
-  test(`${version}.x: chunks of every kind arrive in order, JSON-stringified when not bytes, with no trailers`, async () => {
+  test(`${version}.x: chunks of every kind arrive in order, JSON-stringified when not bytes (null throws), with no trailers`, async () => {
     const { results } = await serveStreaming({ handler: 'plain', version, events: [{ body: { n: 7 } }, { body: { n: 8 } }] });
     for (const [i, { kind, entry }] of results.entries()) {
       assert.equal(kind, 'response');
       assertStreamingHeaders(entry);
-      assert.equal(entry.body.toString(), `chunk-1;chunk-2;A;{"n":${7 + i}}null;end`);
+      assert.equal(entry.body.toString(), `chunk-1;chunk-2;A;{"n":${7 + i}};TypeError;end`);
       assert.deepEqual(entry.trailers, {});
     }
   });

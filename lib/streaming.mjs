@@ -30,7 +30,8 @@
 //
 // What the handler sees, as with the official clients:
 // - responseStream is a real stream.Writable: write() takes strings, Buffers and Uint8Arrays
-//   (anything else is JSON-stringified, as officially), returns false when the upload is behind
+//   (other values are JSON-stringified, as officially; null and undefined throw a TypeError),
+//   returns false when the upload is behind
 //   (a slow Runtime API fills the native queue), then 'drain' fires; cork/uncork, end(chunk),
 //   pipeline(), 'finish', writableFinished behave as Node documents. The first bytes leave as
 //   soon as they are written: nothing is buffered for throughput's sake when the socket is free.
@@ -133,7 +134,11 @@ export class ResponseStream extends Writable {
   }
 
   write(chunk, encoding, callback) {
-    if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) chunk = JSON.stringify(chunk);
+    // Values that are not bytes are sent as JSON, as officially; null and undefined throw
+    // TypeErrors, as from any Writable (the official client throws one reading their length).
+    if (chunk !== null && chunk !== undefined && typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) {
+      chunk = JSON.stringify(chunk);
+    }
     this.#start();
     return super.write(chunk, encoding, callback);
   }
