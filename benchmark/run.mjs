@@ -8,7 +8,8 @@
 //   --rounds N          rounds per scenario (candidates interleaved A B C, C B A, ...)
 //   --only a,b          scenarios (echo-100B, echo-10KiB, echo-1MiB, object, stream, log-text,
 //                       log-json, cold-start)
-//   --candidates a,b    lambda-rapid, official, official-alt, node-http, raw-rust
+//   --candidates a,b    lambda-rapid, lambda-rapid-4x, official, official-alt, node-http,
+//                       raw-rust (default: all of these), rapid-bare (diagnostic)
 //   --no-install        do not install Node or the official client; skip what is missing
 //   --addon FILE        the lambda-rapid .node binary to use (default: a release build of this
 //                       checkout, made by cargo into benchmark/.cache/addon)
@@ -64,7 +65,7 @@ if (typeof native.BenchServer !== 'function') {
 const node = resolveNode(opts.node, { log });
 const official = resolveOfficial({ install: !opts['no-install'], log });
 if (official.skip) log(`bench: skipping the official client: ${official.skip}`);
-const candidates = allCandidates({ official, addon }).filter((c) => !wanted || wanted.includes(c.id));
+const candidates = allCandidates({ official, addon }).filter((c) => (wanted ? wanted.includes(c.id) : !c.optional));
 for (const c of candidates) if (c.skip && !c.id.startsWith('official')) log(`bench: skipping ${c.label}: ${c.skip}`);
 const active = candidates.filter((c) => !c.skip);
 const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.id));
@@ -75,6 +76,7 @@ const results = {};
 const errors = [];
 const counts = {};
 const started = Date.now();
+const loadBefore = os.loadavg()[0];
 log(`bench: ${mode} run, Node ${node.version} (${node.bin}), ${rounds} rounds, candidates: ${active.map((c) => c.id).join(', ')}`);
 
 /** Round r runs the candidates forwards when r is even, backwards when odd. */
@@ -101,7 +103,7 @@ for (const s of scenarios) {
       } catch (e) {
         failed.add(key);
         byCand[c.id].push(null);
-        const what = s.streaming && c.id === 'lambda-rapid' ? ' (streaming may not be supported yet)' : '';
+        const what = s.streaming && c.id.startsWith('lambda-rapid') ? ' (streaming may not be supported yet)' : '';
         errors.push(`${s.title}, ${c.label}: failed${what}: ${e.message.split('\n')[0]}`);
         log(`bench: ${s.id} ${e.message}`);
       }
@@ -141,6 +143,8 @@ const meta = {
   mode,
   rounds,
   date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  load: [loadBefore, os.loadavg()[0]].map((l) => l.toFixed(2)).join(' → '),
+  seconds: Math.round((Date.now() - started) / 1000),
   counts,
 };
 const table = markdown({ meta, results, candidates, scenarios, cold: results[COLD_START.id], errors });

@@ -13,6 +13,13 @@ export function candidates({ official, addon }) {
     id: 'lambda-rapid', label: 'lambda-rapid', args: [ours], env: native,
     skip: fs.existsSync(ours) ? undefined : 'index.mjs does not exist yet',
   });
+  // On Node 20/22 lambda-rapid behaves like the official 3.x client unless told otherwise; the
+  // 4.x behaviour (posting after queued immediates, ...) is what the official 4.x client does.
+  list.push({
+    id: 'lambda-rapid-4x', label: 'lambda-rapid (4.x mode)', args: [ours],
+    env: { ...native, AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x' },
+    skip: fs.existsSync(ours) ? undefined : 'index.mjs does not exist yet',
+  });
   const officialEntry = official.dir && path.join(official.dir, 'index.mjs');
   list.push({
     id: 'official', label: `aws-lambda-ric ${official.version ?? '4.x'} (native client)`, args: [officialEntry],
@@ -26,6 +33,11 @@ export function candidates({ official, addon }) {
   list.push({
     id: 'raw-rust', label: 'raw Rust loop (limit)', args: [path.join(CANDIDATES, 'raw-rust-loop.mjs')], env: native,
     scenarios: ['echo-100B', 'echo-10KiB', 'echo-1MiB', 'cold-start'],
+  });
+  // Diagnostic only (--candidates rapid-bare): the bare JS loop over our native client.
+  list.push({
+    id: 'rapid-bare', label: 'bare loop over our native client', args: [path.join(CANDIDATES, 'native-client-loop.mjs')],
+    env: native, optional: true, scenarios: ['echo-100B', 'echo-10KiB', 'echo-1MiB', 'cold-start'],
   });
   return list;
 }

@@ -32,7 +32,8 @@ const METRICS = [
 export function markdown({ meta, results, candidates, scenarios, cold, errors }) {
   const out = [];
   const names = Object.fromEntries(candidates.map((c) => [c.id, c.label]));
-  out.push(`Node ${meta.node}, ${meta.cpu} (${meta.cores} cores), ${meta.mode} run (${meta.rounds} rounds, candidates interleaved), ${meta.date}.`);
+  out.push(`Node ${meta.node}, ${meta.cpu} (${meta.cores} cores), ${meta.mode} run (${meta.rounds} rounds, candidates interleaved), ` +
+    `${meta.date}, ${meta.seconds} s, load average ${meta.load}.`);
   out.push('');
   out.push('| target (lambda-rapid vs official 4.x native) | goal | measured | |');
   out.push('|---|---|---|---|');
