@@ -22,7 +22,7 @@ async function streamOnce(api, handler, { reply } = {}) {
   const received = api.invoke({}, { reply });
   const invocation = await client.next();
   const streamed = invokeStreaming({
-    client: { endpoint: api.endpoint },
+    client,
     handler,
     event: JSON.parse(invocation.body),
     context: {},
@@ -176,7 +176,7 @@ test('an unreachable Runtime API makes invokeStreaming reject, without an unhand
       responseStream.end();
     });
     await assert.rejects(
-      invokeStreaming({ client: { endpoint: api.endpoint }, handler, event: {}, context: {}, invocation, log: quietLog }),
+      invokeStreaming({ client, handler, event: {}, context: {}, invocation, log: quietLog }),
       (err) => err.code === 'ERR_RUNTIME_API_UNREACHABLE',
     );
     await sleep(20);
