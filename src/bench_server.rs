@@ -448,6 +448,7 @@ struct Head {
     expect_continue: bool,
     close: bool,
     error_type: Option<String>,
+    request_id: Option<String>,
 }
 
 /// Reads a request line and headers; `None` when the client closed the connection.
@@ -467,6 +468,7 @@ fn read_head(reader: &mut impl BufRead, line: &mut String) -> std::io::Result<Op
         expect_continue: false,
         close: false,
         error_type: None,
+        request_id: None,
     };
     loop {
         line.clear();
@@ -491,6 +493,8 @@ fn read_head(reader: &mut impl BufRead, line: &mut String) -> std::io::Result<Op
             head.close = value.eq_ignore_ascii_case("close");
         } else if name.eq_ignore_ascii_case("lambda-runtime-function-error-type") {
             head.error_type = Some(value.to_string());
+        } else if name.eq_ignore_ascii_case("lambda-runtime-aws-request-id") {
+            head.request_id = Some(value.to_string());
         }
     }
 }
@@ -560,6 +564,45 @@ pub fn raw_echo_loop(endpoint: &str) -> Result<(), crate::error::RuntimeApiError
     loop {
         client.post_response(&inv.request_id, inv.body.as_bytes())?;
         inv = client.next_invocation()?;
+    }
+}
+
+/// The raw loop without an HTTP library: one blocking socket, each request written with a
+/// single `write`, no connection probing. What the transport costs with nothing but the
+/// protocol itself; the gap to `raw_echo_loop` is the HTTP client's own overhead.
+pub fn raw_echo_loop_lean(endpoint: &str) -> std::io::Result<()> {
+    let authority = endpoint.trim_start_matches("http://");
+    let (authority, prefix) = match authority.find('/') {
+        Some(i) => (&authority[..i], authority[i..].trim_end_matches('/')),
+        None => (authority, ""),
+    };
+    let stream = TcpStream::connect(authority)?;
+    stream.set_nodelay(true)?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::with_capacity(64 * 1024, stream);
+    let mut line = String::new();
+    let next = format!("GET {prefix}{API}/invocation/next HTTP/1.1\r\nHost: {authority}\r\n\r\n");
+    let mut post = Vec::with_capacity(64 * 1024);
+    loop {
+        writer.write_all(next.as_bytes())?;
+        let head = read_head(&mut reader, &mut line)?
+            .ok_or_else(|| std::io::Error::other("the Runtime API closed the connection"))?;
+        let body = read_body(&mut reader, &head, &mut line, || {})?;
+        let id = head
+            .request_id
+            .ok_or_else(|| std::io::Error::other("no Lambda-Runtime-Aws-Request-Id"))?;
+        post.clear();
+        write!(
+            post,
+            "POST {prefix}{API}/invocation/{id}/response HTTP/1.1\r\nHost: {authority}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )?;
+        post.extend_from_slice(&body);
+        writer.write_all(&post)?;
+        let head = read_head(&mut reader, &mut line)?
+            .ok_or_else(|| std::io::Error::other("the Runtime API closed the connection"))?;
+        read_body(&mut reader, &head, &mut line, || {})?;
     }
 }
 

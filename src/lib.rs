@@ -844,7 +844,12 @@ impl BindingBenchServer {
 }
 
 /// The raw Rust loop: GET next -> POST the event back -> ..., forever, on the calling thread.
+/// `lean`: without an HTTP library (see `raw_echo_loop_lean`).
 #[napi]
-pub fn bench_raw_echo_loop(env: Env, endpoint: String) -> Result<()> {
+pub fn bench_raw_echo_loop(env: Env, endpoint: String, lean: Option<bool>) -> Result<()> {
+    if lean == Some(true) {
+        return bench_server::raw_echo_loop_lean(&endpoint)
+            .map_err(|e| Error::new(Status::GenericFailure, format!("raw lean loop: {e}")));
+    }
     bench_server::raw_echo_loop(&endpoint).map_err(|e| to_js_error(&env, e))
 }

@@ -34,6 +34,11 @@ export function candidates({ official, addon }) {
     id: 'raw-rust', label: 'raw Rust loop (limit)', args: [path.join(CANDIDATES, 'raw-rust-loop.mjs')], env: native,
     scenarios: ['echo-100B', 'echo-10KiB', 'echo-1MiB', 'cold-start'],
   });
+  // Diagnostic only (--candidates raw-lean): the raw loop without an HTTP library.
+  list.push({
+    id: 'raw-lean', label: 'raw Rust loop, no HTTP library', args: [path.join(CANDIDATES, 'raw-rust-loop.mjs')],
+    env: { ...native, BENCH_LEAN: '1' }, optional: true, scenarios: ['echo-100B', 'echo-10KiB', 'echo-1MiB', 'cold-start'],
+  });
   // Diagnostic only (--candidates rapid-bare): the bare JS loop over our native client.
   list.push({
     id: 'rapid-bare', label: 'bare loop over our native client', args: [path.join(CANDIDATES, 'native-client-loop.mjs')],
