@@ -17,7 +17,7 @@ test('--help documents every flag of serve and invoke', async () => {
   const { code, stdout } = await runCli(['--help']);
   assert.equal(code, 0);
   for (const flag of ['--task-root', '--port', '--host', '--timeout', '--memory', '--log-format', '--log-level',
-    '--function-name', '--env', '--quiet', '--event']) {
+    '--function-name', '--env', '--max-concurrency', '--quiet', '--event']) {
     assert.ok(stdout.includes(flag), `--help mentions ${flag}`);
   }
   assert.match(stdout, /lambda-rapid serve <handler>/);
@@ -47,6 +47,7 @@ test('bad flag values are clear errors', async () => {
     [['invoke', 'app.echo', '--log-format', 'XML'], /--log-format must be TEXT or JSON, got 'XML'/],
     [['invoke', 'app.echo', '--log-level', 'LOUD'], /--log-level must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL/],
     [['invoke', 'app.echo', '--env', 'NOEQUALS'], /--env expects KEY=VALUE/],
+    [['serve', 'app.echo', '--max-concurrency', '0'], /--max-concurrency must be an integer >= 1/],
     [['serve'], /serve: missing <handler>/],
     [['serve', 'app.echo', '--task-root', '/nonexistent/dir'], /--task-root: \/nonexistent\/dir is not a directory/],
     [['invoke', 'a.b', 'c.d'], /unexpected argument 'c.d'/],

@@ -193,6 +193,18 @@ test('an event just under 6 MB is delivered whole', async () => {
   }
 });
 
+test('--max-concurrency N gives the runtime AWS_LAMBDA_MAX_CONCURRENCY (Managed Instances)', async () => {
+  const emu = await serve('app.echo', ['--max-concurrency', '4']);
+  try {
+    const { json } = await emu.invoke({});
+    assert.equal(json.env.AWS_LAMBDA_MAX_CONCURRENCY, '4');
+    const answers = await Promise.all([1, 2, 3].map((n) => emu.invoke({ n })));
+    assert.deepEqual(answers.map((a) => a.json.event.n), [1, 2, 3]);
+  } finally {
+    await emu.stop();
+  }
+});
+
 test('the invoke path accepts any function name, as the AWS SDK builds it', async () => {
   const emu = await serve('app.echo');
   try {

@@ -22,6 +22,8 @@ Options (serve and invoke):
   --log-level L         TRACE, DEBUG, INFO, WARN, ERROR or FATAL (AWS_LAMBDA_LOG_LEVEL)
   --function-name NAME  AWS_LAMBDA_FUNCTION_NAME (default: function)
   --env KEY=VALUE       An environment variable for the function (repeatable)
+  --max-concurrency N   Invocations one runtime may hold at once (default: 1); above 1 the
+                        runtime gets AWS_LAMBDA_MAX_CONCURRENCY, as on Lambda Managed Instances
   --quiet               No START/END/REPORT lines
 
 serve only:
@@ -45,6 +47,7 @@ const COMMON = {
   'log-level': { type: 'string' },
   'function-name': { type: 'string' },
   env: { type: 'string', multiple: true },
+  'max-concurrency': { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -110,6 +113,7 @@ export function parseCommand(command, args) {
     logFormat,
     logLevel,
     functionName: values['function-name'] ?? 'function',
+    maxConcurrency: number('max-concurrency', values['max-concurrency'], { min: 1, max: 1024, integer: true }),
     env,
     platformLogs: !values.quiet,
     event: values.event,
