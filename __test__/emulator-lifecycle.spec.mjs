@@ -2,6 +2,7 @@
 // fail the invocation and restart the runtime; SIGTERM/SIGINT stop everything, no orphans.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { serve, processExists } from './helpers/emulator.mjs';
 
 const waitFor = async (pred, ms = 3000) => {
@@ -88,6 +89,25 @@ for (const signal of ['SIGTERM', 'SIGINT']) {
     await assert.rejects(fetch(`http://127.0.0.1:${emu.port}/2015-03-31/functions/function/invocations`, { method: 'POST', body: '{}' }));
   });
 }
+
+test('Ctrl-C in a terminal (SIGINT to the process group) stops the emulator, not just the runtime', async () => {
+  const emu = await serve('app.slow', [], { detached: true });
+  const { json } = await emu.invoke({ ms: 0 });
+  // The runtime has a process group of its own, so the terminal's SIGINT is not delivered to it.
+  const pgrp = (pid) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[2]);
+  assert.equal(pgrp(json.pid), json.pid);
+  assert.notEqual(pgrp(json.pid), pgrp(emu.child.pid));
+  const inflight = emu.invoke({ ms: 3000 });
+  await new Promise((r) => setTimeout(r, 150));
+  const exit = await emu.signalGroup('SIGINT');
+  assert.equal(exit.code, 0, emu.output);
+  assert.match(emu.output, /SIGINT: stopped/);
+  // The runtime did not die first of the same signal (which the caller would see as a crash,
+  // Runtime.ExitError "signal: interrupt"): the emulator stopped it.
+  const answer = await inflight;
+  assert.equal(answer.json.errorType, 'Runtime.Unavailable', answer.text);
+  assert.ok(!processExists(json.pid));
+});
 
 test('a SIGKILLed emulator leaves no orphan runtime (the runtime dies with it)', async () => {
   const emu = await serve('app.slow');

@@ -21,10 +21,11 @@ export function runCli(args, { input, env, cwd = ROOT } = {}) {
 }
 
 /** Starts `lambda-rapid serve <handler> --port 0 ...`; resolves once it listens. */
-export async function serve(handler, args = [], { env, taskRoot = EMULATOR_FIXTURES } = {}) {
+export async function serve(handler, args = [], { env, taskRoot = EMULATOR_FIXTURES, detached = false } = {}) {
   const child = spawn(process.execPath, [BIN, 'serve', handler, '--task-root', taskRoot, '--port', '0', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached, // its own process group, as a shell gives a foreground job
   });
   let output = '';
   const waiters = [];
@@ -63,6 +64,11 @@ export async function serve(handler, args = [], { env, taskRoot = EMULATOR_FIXTU
     /** Sends `signal` and resolves with the exit status. */
     stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+    /** Sends `signal` to the whole process group, as a terminal's Ctrl-C does (needs `detached`). */
+    signalGroup(signal) {
+      process.kill(-child.pid, signal);
       return exited;
     },
   };

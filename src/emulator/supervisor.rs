@@ -100,6 +100,13 @@ fn spawn_runtime(shared: &Arc<Shared>, st: &mut State, command: &[String]) -> io
         .stdout(passed_through(config.logs_to_stderr, config.quiet_runtime))
         .stderr(passed_through(true, config.quiet_runtime));
     die_with_parent(&mut cmd);
+    // Its own process group: a Ctrl-C in the terminal reaches the emulator, which stops the
+    // runtime itself, instead of killing the runtime first (a crash to report, a restart to undo).
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
     let child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
