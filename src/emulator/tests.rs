@@ -85,6 +85,17 @@ fn read_response<R: std::io::BufRead>(r: &mut R) -> Response {
 
 const INVOKE: &str = "/2015-03-31/functions/function/invocations";
 
+/// Polls `cond` for up to 10 s (a loaded CI machine can be slow to start a process).
+fn wait_until(cond: impl Fn() -> bool) {
+    for _ in 0..1000 {
+        if cond() {
+            return;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    panic!("condition not met within 10 s");
+}
+
 fn external(timeout: Duration) -> (Emulator, u16, u16) {
     let emu = Emulator::start(EmulatorConfig {
         invoke_port: 0,
@@ -329,8 +340,7 @@ fn a_runtime_that_exits_during_init_fails_the_waiting_invocation_with_runtime_ex
     })
     .unwrap();
     // The runtime started at start-up fails with nobody waiting; the invoke starts a new one.
-    thread::sleep(Duration::from_millis(150));
-    assert_eq!(emu.stats().init_errors, 1);
+    wait_until(|| emu.stats().init_errors == 1);
     let res = request(emu.invoke_port(), "POST", INVOKE, &[], b"{}");
     assert_eq!(res.header("X-Amz-Function-Error"), Some("Unhandled"));
     assert_eq!(res.json()["errorType"], "Runtime.ExitError");
@@ -352,7 +362,7 @@ fn stop_kills_the_runtime_and_closes_the_invoke_port() {
     })
     .unwrap();
     let port = emu.invoke_port();
-    thread::sleep(Duration::from_millis(100));
+    wait_until(|| emu.shared.lock().runtime.pid.is_some());
     let pid = {
         let st = emu.shared.lock();
         st.runtime.pid.unwrap()
