@@ -135,3 +135,12 @@ test('`lambda-rapid <handler>` in a Lambda environment is the runtime', async ()
     await api.close();
   }
 });
+
+test('invoke prints a streamed answer and exits 1 when the stream fails', async () => {
+  const ok = await runCli(['invoke', 'stream.handler', ...root, '--quiet']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout, 'piece 0\npiece 1\npiece 2\n');
+  const failed = await runCli(['invoke', 'stream.handler', ...root, '--quiet', '--event', '-'], { input: '{"fail":true}' });
+  assert.equal(failed.code, 1);
+  assert.match(failed.stdout, /^piece 0\npiece 1\npiece 2\n/);
+});

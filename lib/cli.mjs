@@ -160,8 +160,16 @@ async function invokeOnce(opts) {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    const res = await invoke(emulator.port, event, { raw: true });
-    process.stdout.write(res.body.endsWith('\n') ? res.body : `${res.body}\n`);
+    // A streamed answer is printed as it arrives; a buffered one arrives in one piece anyway.
+    let last = '';
+    const res = await invoke(emulator.port, event, {
+      raw: true,
+      onChunk: (c) => {
+        process.stdout.write(c);
+        last = c.toString('latin1').slice(-1);
+      },
+    });
+    if (last !== '\n') process.stdout.write('\n');
     if (res.status !== 200) return 1;
     return res.functionError ? 1 : 0;
   } finally {

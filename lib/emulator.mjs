@@ -65,16 +65,20 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 /**
  * POSTs one event to an invoke API and collects the answer:
  * `{ status, headers, body (string), functionError, trailers, chunks }`. `chunks` records each piece
- * as it arrived with its time, so a caller can see a stream was passed through as it came.
+ * as it arrived with its time, so a caller can see a stream was passed through as it came;
+ * `onChunk(buffer)` sees each piece as it arrives.
  */
-export function invoke(port, event, { host = '127.0.0.1', path: p = INVOKE_PATH, headers = {}, raw = false } = {}) {
+export function invoke(port, event, { host = '127.0.0.1', path: p = INVOKE_PATH, headers = {}, raw = false, onChunk } = {}) {
   const payload = raw || typeof event === 'string' || Buffer.isBuffer(event) ? event : JSON.stringify(event ?? {});
   return new Promise((resolve, reject) => {
     const req = http.request(
       { host, port, path: p, method: 'POST', agent, headers: { 'Content-Type': 'application/json', ...headers } },
       (res) => {
         const chunks = [];
-        res.on('data', (c) => chunks.push({ at: performance.now(), data: c }));
+        res.on('data', (c) => {
+          chunks.push({ at: performance.now(), data: c });
+          onChunk?.(c);
+        });
         res.on('end', () => {
           resolve({
             status: res.statusCode,
