@@ -143,4 +143,5 @@ test('invoke prints a streamed answer and exits 1 when the stream fails', async 
   const failed = await runCli(['invoke', 'stream.handler', ...root, '--quiet', '--event', '-'], { input: '{"fail":true}' });
   assert.equal(failed.code, 1);
   assert.match(failed.stdout, /^piece 0\npiece 1\npiece 2\n/);
+  assert.match(failed.stderr, /lambda-rapid: the stream failed: \{.*"errorMessage":"failed mid-stream"/);
 });

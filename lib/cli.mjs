@@ -170,6 +170,10 @@ async function invokeOnce(opts) {
       },
     });
     if (last !== '\n') process.stdout.write('\n');
+    const streamError = res.trailers['lambda-runtime-function-error-body'];
+    if (streamError) {
+      process.stderr.write(`lambda-rapid: the stream failed: ${Buffer.from(streamError, 'base64').toString()}\n`);
+    }
     if (res.status !== 200) return 1;
     return res.functionError ? 1 : 0;
   } finally {
