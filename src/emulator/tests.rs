@@ -417,3 +417,36 @@ fn with_multi_concurrency_two_invocations_are_in_flight_at_once() {
         assert_eq!(w.join().unwrap(), 202);
     }
 }
+
+#[test]
+fn the_runtime_api_refuses_what_lambda_refuses() {
+    let (_emu, iport, rport) = external(Duration::from_secs(5));
+    // A response for an invocation nobody gave out.
+    let res = request(
+        rport,
+        "POST",
+        "/2018-06-01/runtime/invocation/nope/response",
+        &[],
+        b"{}",
+    );
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json()["errorType"], "InvalidRequestID");
+    // An unknown Runtime API path.
+    let res = request(rport, "GET", "/2018-06-01/runtime/whatever", &[], b"");
+    assert_eq!(res.status, 404);
+    // init/error after init is over (the first GET next ended it).
+    let runtime = thread::spawn(move || {
+        let inv = next(rport);
+        let id = inv.header("Lambda-Runtime-Aws-Request-Id").unwrap().to_string();
+        let late = request(rport, "POST", "/2018-06-01/runtime/init/error", &[], b"{}");
+        let path = format!("/2018-06-01/runtime/invocation/{id}/response");
+        let first = request(rport, "POST", &path, &[], b"1").status;
+        let second = request(rport, "POST", &path, &[], b"2").status;
+        (late, first, second)
+    });
+    assert_eq!(request(iport, "POST", INVOKE, &[], b"{}").body(), "1");
+    let (late, first, second) = runtime.join().unwrap();
+    assert_eq!(late.status, 403);
+    assert_eq!(late.json()["errorType"], "InvalidStateTransition");
+    assert_eq!((first, second), (202, 400), "an invocation is answered once");
+}
