@@ -82,15 +82,20 @@ export function resolveOfficial({ install = true, log = console.error } = {}) {
   if (!fs.existsSync(path.join(distDir, 'include', 'node'))) {
     return { skip: `${distDir} has no include/node for node-gyp` };
   }
-  log(`bench: installing aws-lambda-ric@${OFFICIAL_VERSION} into ${OFFICIAL_DIR} (compiles curl: about a minute on 2 cores) ...`);
   fs.mkdirSync(OFFICIAL_DIR, { recursive: true });
+  const logFile = path.join(OFFICIAL_DIR, 'install.log');
+  log(`bench: installing aws-lambda-ric@${OFFICIAL_VERSION} into ${OFFICIAL_DIR} (compiles curl: about a minute on 2 cores; output in ${logFile}) ...`);
+  const out = fs.openSync(logFile, 'w');
   try {
     npm(['i', '--prefix', OFFICIAL_DIR, '--no-audit', '--no-fund', '--foreground-scripts', `aws-lambda-ric@${OFFICIAL_VERSION}`], {
       env: { ...process.env, PATH: `${path.dirname(node22.bin)}:${process.env.PATH}`, npm_config_nodedir: distDir },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', out, out],
     });
   } catch (e) {
-    return { skip: `installing aws-lambda-ric@${OFFICIAL_VERSION} failed: ${e.message}` };
+    const tail = fs.readFileSync(logFile, 'utf8').trim().split('\n').slice(-15).join('\n  ');
+    return { skip: `installing aws-lambda-ric@${OFFICIAL_VERSION} failed: ${e.message} (last lines of ${logFile}):\n  ${tail}` };
+  } finally {
+    fs.closeSync(out);
   }
   if (!ready()) return { skip: `aws-lambda-ric@${OFFICIAL_VERSION} installed without rapid-client.node (were install scripts blocked?)` };
   return { dir, version: JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version };
