@@ -17,7 +17,7 @@ export function svgChart(results, { title }) {
   const H = top + rows.length * rowH + 40;
   const lo = Math.log10(0.25);
   const hi = Math.log10(16);
-  const x = (v) => left + ((Math.log10(Math.min(Math.max(v, 0.25), 16)) - lo) / (hi - lo)) * (W - left - right);
+  const x = (v) => Math.round(10 * (left + ((Math.log10(Math.min(Math.max(v, 0.25), 16)) - lo) / (hi - lo)) * (W - left - right))) / 10;
   const out = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
@@ -35,7 +35,7 @@ export function svgChart(results, { title }) {
       const a = advantage(t, t.ratio);
       const [x0, x1] = [x(Math.min(1, a)), x(Math.max(1, a))];
       const fill = t.ok ? '#2e9d4a' : '#d9534f';
-      out.push(`<rect x="${x0}" y="${y + 4}" width="${Math.max(1, x1 - x0)}" height="${rowH - 10}" fill="${fill}"/>`);
+      out.push(`<rect x="${x0}" y="${y + 4}" width="${Math.max(1, Math.round(10 * (x1 - x0)) / 10)}" height="${rowH - 10}" fill="${fill}"/>`);
       out.push(`<text x="${x(Math.max(1, a)) + 4}" y="${y + 15}" fill="#333">${a.toFixed(2)}×</text>`);
     } else {
       out.push(`<text x="${x(1) + 4}" y="${y + 15}" fill="#999">not measured</text>`);
