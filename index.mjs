@@ -11,7 +11,8 @@
 //    Runtime API, install the process-level error handlers, load the handler (top-level await
 //    in the function's module completes first). A failure is logged, posted to
 //    /runtime/init/error and ends the process: 3.x exits 129, 4.x crashes with 1.
-// 2. GET next: on a libuv worker thread (the JS thread stays free). The handler is called in
+// 2. GET next: on the client's own thread (the JS thread stays free, and a pending GET
+//    holds neither a libuv pool thread nor the process at exit). The handler is called in
 //    the microtask in which that promise resolves.
 // 3. The response:
 //    3.x  POST in the microtask in which the handler's promise settles (or at once from
@@ -28,14 +29,13 @@
 //    next GET is outstanding, in this process, before or during the next invocation.
 import { mode } from './lib/mode.mjs';
 import { installLogging } from './lib/logging.mjs';
-import native, { RuntimeClient } from './lib/native.mjs';
+import { RuntimeClient } from './lib/native.mjs';
 import { Errors, errorPost, xrayCause, serializeResult } from './lib/errors.mjs';
 import { contextBuilder, forwardTraceId } from './lib/context.mjs';
 import { loadHandler } from './lib/handler.mjs';
 import { installAwsLambdaGlobal, isStreamingHandler } from './lib/awslambda.mjs';
 
 const env = process.env;
-const EXIT_GRACE_MS = 200; // ample for Node's crash report and the function's own exit listeners
 const NO_GLOBAL_AWSLAMBDA = env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === '1' ||
   env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === 'true';
 
@@ -59,14 +59,6 @@ let current = null; // the invocation in flight, until its response or error is 
 let initialized = false; // true once the first GET next has been sent
 let initErrorPosted = false;
 let onBeforeExit = null; // what an event loop that drains mid-invocation means (one-shot)
-let nextInFlight = false; // a GET next holds a libuv thread
-
-// Node's exit joins the libuv threads, and a GET next may hold one until the next event: when
-// the process ends between invocations (a timer's uncaught exception, process.exit()), a
-// native watchdog finishes the exit with the same code (src/exit_watchdog.rs).
-process.on('exit', (code) => {
-  if (nextInFlight) native.armExitWatchdog(code ?? 0, EXIT_GRACE_MS);
-});
 
 process.on('beforeExit', () => {
   const fn = onBeforeExit;
@@ -114,7 +106,7 @@ const invoker = mode.handlerReceiver === 'Runtime' ? new Runtime(handler) : new 
 const drainedIsError = isAsync || mode.neverSettledNonAsync === 'node-js-exit';
 initialized = true;
 if (mode.invokeLoop === 'callback') scheduleNext();
-else serveFrom(nextInvocation());
+else serveFrom(client.next());
 
 // ---- 2.-4. the invoke loop, 4.x ------------------------------------------------------------
 async function serveFrom(next) {
@@ -122,15 +114,13 @@ async function serveFrom(next) {
     let inv;
     try {
       inv = await next;
-      nextInFlight = false;
     } catch (err) {
-      nextInFlight = false;
       if (!invocationRejected(err)) return;
-      next = nextInvocation();
+      next = client.next();
       continue;
     }
     await log.runInInvocation(inv.requestId, inv.tenantId, () => invokeAwaiting(inv), inv.traceId);
-    next = nextInvocation();
+    next = client.next();
   }
 }
 
@@ -177,19 +167,12 @@ function scheduleNext() {
 }
 
 function nextThenInvoke() {
-  nextInvocation().then(invokeOrStream, (err) => {
-    nextInFlight = false;
+  client.next().then(invokeOrStream, (err) => {
     if (invocationRejected(err)) scheduleNext();
   });
 }
 
-function nextInvocation() {
-  nextInFlight = true;
-  return client.next();
-}
-
 function invokeOrStream(inv) {
-  nextInFlight = false;
   log.runInInvocation(inv.requestId, inv.tenantId, streaming ? () => invokeStreamingCallbackEra(inv) : () => invokeCallbackEra(inv));
 }
 

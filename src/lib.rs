@@ -8,7 +8,6 @@ pub mod client;
 pub mod emulator;
 pub mod endpoint;
 pub mod error;
-pub mod exit_watchdog;
 pub mod invocation;
 pub mod streaming;
 
@@ -398,14 +397,7 @@ impl RuntimeClient {
     }
 }
 
-// ===== runtime (issue 3, the invoke loop): exit watchdog, and a response posted on the JS thread =====
-
-/// Ends the process with `code` after `graceMs` unless it has ended by then: armed by the
-/// runtime's 'exit' listener while a GET next holds a libuv thread (see src/exit_watchdog.rs).
-#[napi]
-pub fn arm_exit_watchdog(code: i32, grace_ms: u32) {
-    exit_watchdog::arm(code, std::time::Duration::from_millis(u64::from(grace_ms)));
-}
+// ===== runtime (issue 3, the invoke loop): a response posted on the JS thread =====
 
 // Both official clients post a buffered response with a blocking call on the JS thread, and
 // functions can observe it: 3.x posts inside the microtask in which the handler's promise
