@@ -38,5 +38,7 @@ function load() {
 }
 
 const native = load();
-export const { RuntimeClient } = native;
+// Every export of the addon, by name (native.d.ts declares them). The default export is the
+// addon object itself, for this package's own modules.
+export const { RuntimeClient, ResponseStreamWriter, Emulator, startEmulator, BenchServer, benchRawEchoLoop } = native;
 export default native;
