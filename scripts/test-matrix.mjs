@@ -13,32 +13,18 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { nodeBinary, ROOT } from './node-binary.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const majors = args.filter((a) => /^\d+$/.test(a));
 if (majors.length === 0) majors.push('22', '24');
 const only = args.filter((a) => !/^\d+$/.test(a));
-const pkg = `node-${process.platform}-${process.arch}`;
 
 function run(cmd, args, opts = {}) {
   console.log(`$ ${[cmd, ...args].join(' ')}`);
   const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', ...opts });
   if (r.error) throw r.error;
   return r.status ?? 1;
-}
-
-function nodeBinary(major) {
-  const fromEnv = process.env[`NODE${major}`];
-  if (fromEnv) return fromEnv;
-  const prefix = path.join(ROOT, '.cache', `node${major}`);
-  const bin = path.join(prefix, 'node_modules', pkg, 'bin', 'node');
-  if (!fs.existsSync(bin)) {
-    const status = run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', prefix, `${pkg}@${major}`]);
-    if (status !== 0 || !fs.existsSync(bin)) throw new Error(`could not install ${pkg}@${major} into ${prefix}`);
-  }
-  return bin;
 }
 
 const addon = fs.readdirSync(ROOT).some((f) => /^lambda-rapid\..*\.node$/.test(f));

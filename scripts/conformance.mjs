@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// `npm run conformance`: replays the shared conformance cases (golden records of the official
+// client) against this runtime for both peers, and fails unless every case passes, apart from
+// the intended differences listed in docs/compatibility.md (listed again here, so that a new
+// failure, or an intended difference that quietly went away, fails the run).
+//
+// The suite lives outside this repository: CONFORMANCE_DIR, else ../shared/conformance next to
+// the checkout, else /work/shared/conformance. Without it the run is skipped, saying so.
+// Node 24 for the ric4 peer comes from scripts/node-binary.mjs.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { nodeBinary, ROOT } from './node-binary.mjs';
+
+const INTENDED = {
+  'ric3-node20': [],
+  'ric4-node24': [
+    'context-bad-client-context',
+    'never-resolves-nonasync',
+    'uncaught-exception-in-invoke',
+    'unhandled-rejection-nonerror',
+  ],
+};
+const PEER_NODE = { 'ric3-node20': 20, 'ric4-node24': 24 };
+
+const dir = [process.env.CONFORMANCE_DIR, path.join(ROOT, '..', 'shared', 'conformance'), '/work/shared/conformance']
+  .filter(Boolean)
+  .find((d) => fs.existsSync(path.join(d, 'check.sh')));
+if (!dir) {
+  console.log('conformance: SKIPPED, no conformance suite found (set CONFORMANCE_DIR)');
+  process.exit(0);
+}
+
+const peers = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(INTENDED);
+let ok = true;
+for (const peer of peers) {
+  const node = nodeBinary(PEER_NODE[peer]);
+  const env = { ...process.env, [`NODE${PEER_NODE[peer]}`]: node };
+  console.log(`\n== conformance ${peer} (${node})`);
+  const r = spawnSync('sh', [path.join(dir, 'check.sh'), `node ${path.join(ROOT, 'index.mjs')}`, peer], {
+    cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024,
+  });
+  process.stdout.write(r.stdout);
+  process.stderr.write(r.stderr);
+  const failed = [...r.stdout.matchAll(/^FAIL ([\w-]+)/gm)].map((m) => m[1]).sort();
+  const summary = /(\d+) passed, (\d+) failed/.exec(r.stdout);
+  const unexpected = failed.filter((c) => !INTENDED[peer].includes(c));
+  const gone = INTENDED[peer].filter((c) => !failed.includes(c));
+  if (!summary) {
+    console.error(`conformance ${peer}: the suite did not run (exit ${r.status})`);
+    ok = false;
+  }
+  if (unexpected.length) {
+    console.error(`conformance ${peer}: unexpected failures: ${unexpected.join(', ')}`);
+    ok = false;
+  }
+  if (gone.length) {
+    console.error(`conformance ${peer}: intended differences that now pass (update docs/compatibility.md and this list): ${gone.join(', ')}`);
+    ok = false;
+  }
+  if (summary && !unexpected.length && !gone.length) {
+    console.log(`conformance ${peer}: OK (${summary[1]} passed, ${failed.length} intended differences)`);
+  }
+}
+process.exit(ok ? 0 : 1);
