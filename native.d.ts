@@ -108,13 +108,10 @@ export declare class RuntimeClient {
 }
 
 /**
- * Ends the process with `code` after `graceMs` unless it has ended by then: armed by the
- * runtime's 'exit' listener while a GET next holds a libuv thread (see src/exit_watchdog.rs).
+ * The raw Rust loop: GET next -> POST the event back -> ..., forever, on the calling thread.
+ * `lean`: without an HTTP library (see `raw_echo_loop_lean`).
  */
-export declare function armExitWatchdog(code: number, graceMs: number): void
-
-/** The raw Rust loop: GET next -> POST the event back -> ..., forever, on the calling thread. */
-export declare function benchRawEchoLoop(endpoint: string): void
+export declare function benchRawEchoLoop(endpoint: string, lean?: boolean | undefined | null): void
 
 /** One run's samples, in nanoseconds on the bench server's clock (`nowNs`). */
 export interface BenchRun {
