@@ -22,7 +22,8 @@ import { parseArgs } from 'node:util';
 import { candidates as allCandidates } from './lib/candidates.mjs';
 import { svgChart } from './lib/chart.mjs';
 import { coldStart, trial } from './lib/measure.mjs';
-import { RESULTS, ROOT } from './lib/paths.mjs';
+import { RESULTS } from './lib/paths.mjs';
+import { updateReadme } from './lib/readme.mjs';
 import { markdown } from './lib/report.mjs';
 import { COLD_START, SCENARIOS } from './lib/scenarios.mjs';
 import { releaseAddon, resolveNode, resolveOfficial } from './lib/setup.mjs';
@@ -159,18 +160,11 @@ if (!opts['no-save']) {
   fs.writeFileSync(path.join(RESULTS, `${base}.svg`), `${svg}\n`);
   log(`bench: wrote benchmark/results/${base}.{md,json,svg}`);
   if (opts['update-readme']) {
-    const readme = path.join(ROOT, 'README.md');
-    const text = fs.readFileSync(readme, 'utf8');
-    const begin = '<!-- bench:begin -->';
-    const end = '<!-- bench:end -->';
-    const i = text.indexOf(begin);
-    const j = text.indexOf(end);
-    if (i < 0 || j < i) {
-      log('bench: README.md has no bench markers; not updated');
-    } else {
-      const block = `${begin}\n![benchmark chart](benchmark/results/${base}.svg)\n\n${table}\n${end}`;
-      fs.writeFileSync(readme, text.slice(0, i) + block + text.slice(j + end.length));
+    try {
+      updateReadme(base);
       log('bench: README.md updated');
+    } catch (e) {
+      log(`bench: README.md not updated: ${e.message}`);
     }
   }
 }
