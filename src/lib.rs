@@ -835,6 +835,68 @@ impl BindingBenchServer {
     }
 }
 
+/// Diagnostics: our JS loop over a transport without an HTTP library. `next()` runs on the
+/// libuv pool (an AsyncTask), `respondSync()` on the JS thread, as index.mjs does with the
+/// real client; the gap to the real client is what its HTTP layer costs.
+#[napi(js_name = "BenchLeanClient")]
+pub struct BindingBenchLeanClient {
+    conn: Arc<std::sync::Mutex<bench_server::LeanConnection>>,
+}
+
+pub struct BenchLeanNextTask {
+    conn: Arc<std::sync::Mutex<bench_server::LeanConnection>>,
+}
+
+#[napi(object, js_name = "BenchLeanInvocation")]
+pub struct BindingBenchLeanInvocation {
+    pub request_id: String,
+    pub body: String,
+}
+
+impl Task for BenchLeanNextTask {
+    type Output = std::io::Result<(String, Vec<u8>)>;
+    type JsValue = BindingBenchLeanInvocation;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(conn.next_invocation())
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        let (request_id, body) =
+            output.map_err(|e| Error::new(Status::GenericFailure, format!("lean next: {e}")))?;
+        let body =
+            String::from_utf8(body).map_err(|_| Error::new(Status::InvalidArg, "the event is not UTF-8"))?;
+        Ok(BindingBenchLeanInvocation { request_id, body })
+    }
+}
+
+#[napi]
+impl BindingBenchLeanClient {
+    #[napi(constructor)]
+    pub fn new(endpoint: String) -> Result<Self> {
+        let conn = bench_server::LeanConnection::connect(&endpoint)
+            .map_err(|e| Error::new(Status::GenericFailure, format!("lean connect: {e}")))?;
+        Ok(BindingBenchLeanClient {
+            conn: Arc::new(std::sync::Mutex::new(conn)),
+        })
+    }
+
+    #[napi(ts_return_type = "Promise<BenchLeanInvocation>")]
+    pub fn next(&self) -> AsyncTask<BenchLeanNextTask> {
+        AsyncTask::new(BenchLeanNextTask {
+            conn: self.conn.clone(),
+        })
+    }
+
+    #[napi]
+    pub fn respond_sync(&self, request_id: String, body: String) -> Result<()> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.respond(&request_id, body.as_bytes())
+            .map_err(|e| Error::new(Status::GenericFailure, format!("lean respond: {e}")))
+    }
+}
+
 /// The raw Rust loop: GET next -> POST the event back -> ..., forever, on the calling thread.
 /// `lean`: without an HTTP library (see `raw_echo_loop_lean`).
 #[napi]

@@ -3,9 +3,13 @@
 // The gap between this and `node index.mjs` is the cost of the runtime's JS; the gap between
 // this and the raw Rust loop is the cost of crossing into JS and back.
 // BENCH_LOOP=sync (default): next() then respondSync(); BENCH_LOOP=then-next: respondThenNext().
+// BENCH_CLIENT=lean: the same loop over BenchLeanClient, a transport without an HTTP library
+// (next() as an AsyncTask, respondSync() on the JS thread): what our JS loop would cost if the
+// HTTP layer cost nothing more than the protocol.
 import native from '../../lib/native.mjs';
 
-const client = new native.RuntimeClient(process.env.AWS_LAMBDA_RUNTIME_API);
+const endpoint = process.env.AWS_LAMBDA_RUNTIME_API;
+const client = process.env.BENCH_CLIENT === 'lean' ? new native.BenchLeanClient(endpoint) : new native.RuntimeClient(endpoint);
 const echo = (body) => JSON.stringify(JSON.parse(body));
 
 if (process.env.BENCH_LOOP === 'then-next') {

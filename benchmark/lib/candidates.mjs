@@ -44,5 +44,10 @@ export function candidates({ official, addon }) {
     id: 'rapid-bare', label: 'bare loop over our native client', args: [path.join(CANDIDATES, 'native-client-loop.mjs')],
     env: native, optional: true, scenarios: ['echo-100B', 'echo-10KiB', 'echo-1MiB', 'cold-start'],
   });
+  // Diagnostic only (--candidates lean-bare): the bare JS loop over a transport without ureq.
+  list.push({
+    id: 'lean-bare', label: 'bare loop over a lean transport', args: [path.join(CANDIDATES, 'native-client-loop.mjs')],
+    env: { ...native, BENCH_CLIENT: 'lean' }, optional: true, scenarios: ['echo-100B', 'echo-10KiB', 'echo-1MiB', 'cold-start'],
+  });
   return list;
 }
