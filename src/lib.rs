@@ -889,6 +889,22 @@ impl BindingBenchLeanClient {
         })
     }
 
+    /// GET next on the JS thread, blocking: a lower bound for any design in which the event's
+    /// arrival wakes the JS thread itself (no thread hop).
+    #[napi]
+    pub fn next_sync(&self) -> Result<BindingBenchLeanInvocation> {
+        let output = self
+            .conn
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .next_invocation();
+        let (request_id, body) =
+            output.map_err(|e| Error::new(Status::GenericFailure, format!("lean next: {e}")))?;
+        let body =
+            String::from_utf8(body).map_err(|_| Error::new(Status::InvalidArg, "the event is not UTF-8"))?;
+        Ok(BindingBenchLeanInvocation { request_id, body })
+    }
+
     #[napi]
     pub fn respond_sync(&self, request_id: String, body: String) -> Result<()> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());

@@ -12,7 +12,15 @@ const endpoint = process.env.AWS_LAMBDA_RUNTIME_API;
 const client = process.env.BENCH_CLIENT === 'lean' ? new native.BenchLeanClient(endpoint) : new native.RuntimeClient(endpoint);
 const echo = (body) => JSON.stringify(JSON.parse(body));
 
-if (process.env.BENCH_LOOP === 'then-next') {
+if (process.env.BENCH_LOOP === 'all-sync') {
+  // BenchLeanClient only: GET next blocks the JS thread (no hop; not a valid runtime design,
+  // since the event loop stops between invocations, but the floor for one that wakes the JS
+  // thread straight from the socket).
+  for (;;) {
+    const inv = client.nextSync();
+    client.respondSync(inv.requestId, echo(inv.body));
+  }
+} else if (process.env.BENCH_LOOP === 'then-next') {
   let inv = await client.next();
   for (;;) inv = await client.respondThenNext(inv.requestId, echo(inv.body));
 } else {

@@ -49,5 +49,11 @@ export function candidates({ official, addon }) {
     id: 'lean-bare', label: 'bare loop over a lean transport', args: [path.join(CANDIDATES, 'native-client-loop.mjs')],
     env: { ...native, BENCH_CLIENT: 'lean' }, optional: true, scenarios: ['echo-100B', 'echo-10KiB', 'echo-1MiB', 'cold-start'],
   });
+  // Diagnostic only (--candidates lean-sync): the same, GET next blocking the JS thread.
+  list.push({
+    id: 'lean-sync', label: 'bare loop, lean transport, no thread hop', args: [path.join(CANDIDATES, 'native-client-loop.mjs')],
+    env: { ...native, BENCH_CLIENT: 'lean', BENCH_LOOP: 'all-sync' }, optional: true,
+    scenarios: ['echo-100B', 'echo-10KiB', 'echo-1MiB', 'cold-start'],
+  });
   return list;
 }
