@@ -44,7 +44,7 @@ const { values: opts } = parseArgs({
 
 const log = (...a) => console.error(...a);
 const mode = opts.quick ? 'quick' : 'full';
-const rounds = Number(opts.rounds ?? (opts.quick ? 3 : 5));
+const rounds = Number(opts.rounds ?? (opts.quick ? 4 : 6)); // even: each order (A..Z, Z..A) as often
 const only = opts.only?.split(',');
 const wanted = opts.candidates?.split(',');
 
