@@ -168,3 +168,10 @@ if (!opts['no-save']) {
     }
   }
 }
+
+// A trial that failed (a wrong response, a posted error, a crash) is a broken candidate, not a
+// slow one: say so with the exit status. Skipped candidates (e.g. no build tools) are not failures.
+if (errors.length > 0) {
+  log(`bench: ${errors.length} trial(s) failed (see "Not measured" above)`);
+  process.exitCode = 1;
+}
