@@ -1,11 +1,14 @@
-//! The Runtime API client: one keep-alive connection (ureq's pool), TCP_NODELAY, no timeouts
-//! (GET next is held open by the Runtime API until an event exists), and every response body
-//! drained so that the connection goes back to the pool.
+//! The Runtime API client: one keep-alive connection (ureq's pool over our own transport,
+//! src/client/transport.rs: TCP_NODELAY, one write per request, no liveness probes), no
+//! timeouts (GET next is held open by the Runtime API until an event exists), and every
+//! response body drained so that the connection goes back to the pool.
 //!
 //! Retry policy: a request whose connection closes before any byte of an answer arrives is sent
 //! once more, on a new connection. That is the signature of a keep-alive connection the server
-//! closed while idle (Node's http server does so after 5 s, longer than many handlers run) in
-//! the instant between ureq's liveness probe and our write: the server never read the request.
+//! closed while idle (Node's http server does so after 5 s, longer than many handlers run):
+//! our transport does not probe a pooled connection before reusing it, so the request meets the
+//! close and the server never read it. Before the repeat every pooled connection is marked
+//! stale (they idled as long), so the repeat goes out on a new connection.
 //! It holds for POSTs too: the Runtime API accepts one outcome per request id, so in the rare
 //! case where the server did read a POST before the connection died, the repeat is refused with a
 //! 4xx and nothing is applied twice, whereas not retrying would lose the outcome. Nothing else is
@@ -13,11 +16,15 @@
 
 use std::io::Read;
 
+use ureq::unversioned::resolver::DefaultResolver;
 use ureq::Agent;
 
 use crate::endpoint::base_url;
 use crate::error::{ErrorCode, RuntimeApiError};
 use crate::invocation::Invocation;
+
+mod transport;
+use transport::{RapidConnector, Staleness};
 
 /// Largest body we read from the Runtime API: Lambda's own payload limits are 6 MB (buffered)
 /// and 200 MB (streamed), so this only stops a runaway server.
@@ -26,6 +33,8 @@ const API_VERSION: &str = "2018-06-01";
 
 pub struct RuntimeApiClient {
     agent: Agent,
+    /// Shared with every connection of `agent`: bumped to retire the pooled ones.
+    staleness: Staleness,
     next_url: String,
     init_error_url: String,
     /// `.../runtime/invocation/`, to which `{id}/response` or `{id}/error` is appended.
@@ -35,16 +44,22 @@ pub struct RuntimeApiClient {
 impl RuntimeApiClient {
     pub fn new(endpoint: &str) -> Result<Self, RuntimeApiError> {
         let base = base_url(endpoint)?;
-        let agent: Agent = Agent::config_builder()
+        let config = Agent::config_builder()
             // A 413 or 400 carries a body the caller needs; never turn it into a bare error.
             .http_status_as_error(false)
             .no_delay(true)
             .max_idle_connections_per_host(2)
             .user_agent("lambda-rapid/0.1")
-            .build()
-            .into();
+            .build();
+        let staleness = Staleness::default();
+        let agent = Agent::with_parts(
+            config,
+            RapidConnector::new(staleness.clone()),
+            DefaultResolver::default(),
+        );
         Ok(RuntimeApiClient {
             agent,
+            staleness,
             next_url: format!("{base}/{API_VERSION}/runtime/invocation/next"),
             init_error_url: format!("{base}/{API_VERSION}/runtime/init/error"),
             invocation_url: format!("{base}/{API_VERSION}/runtime/invocation/"),
@@ -53,7 +68,7 @@ impl RuntimeApiClient {
 
     /// GET next: blocks until the Runtime API has an event.
     pub fn next_invocation(&self) -> Result<Invocation, RuntimeApiError> {
-        let mut response = retry_if_closed_before_answer(|| self.agent.get(&self.next_url).call())?;
+        let mut response = self.retry_if_closed_before_answer(|| self.agent.get(&self.next_url).call())?;
         let status = response.status().as_u16();
         let body = read_body(response.body_mut())?;
         if !(200..300).contains(&status) {
@@ -75,7 +90,7 @@ impl RuntimeApiClient {
         let url = self.invocation_path(request_id, "response");
         finish(
             "POST response",
-            retry_if_closed_before_answer(|| {
+            self.retry_if_closed_before_answer(|| {
                 self.agent
                     .post(&url)
                     .header("Content-Type", "application/json")
@@ -97,7 +112,7 @@ impl RuntimeApiClient {
         let xray_cause = xray_cause.map(ascii_json);
         finish(
             "POST error",
-            retry_if_closed_before_answer(|| {
+            self.retry_if_closed_before_answer(|| {
                 let mut request = self
                     .agent
                     .post(&url)
@@ -116,7 +131,7 @@ impl RuntimeApiClient {
         let error_type = header_safe(error_type);
         finish(
             "POST init/error",
-            retry_if_closed_before_answer(|| {
+            self.retry_if_closed_before_answer(|| {
                 self.agent
                     .post(&self.init_error_url)
                     .header("Content-Type", "application/json")
@@ -134,20 +149,24 @@ impl RuntimeApiClient {
         url.push_str(what);
         url
     }
+
+    /// Sends a request (built afresh by `send`), and once more, on a new connection, if its
+    /// connection closed before an answer began (see the retry policy at the top of this file).
+    fn retry_if_closed_before_answer(
+        &self,
+        send: impl Fn() -> Result<Answer, ureq::Error>,
+    ) -> Result<Answer, RuntimeApiError> {
+        match send() {
+            Err(e) if closed_before_answer(&e) => {
+                self.staleness.mark_all_stale();
+                send().map_err(transport_error)
+            }
+            result => result.map_err(transport_error),
+        }
+    }
 }
 
 type Answer = ureq::http::Response<ureq::Body>;
-
-/// Sends a request (built afresh by `send`), and once more if its connection closed before an
-/// answer began (see the retry policy at the top of this file).
-fn retry_if_closed_before_answer(
-    send: impl Fn() -> Result<Answer, ureq::Error>,
-) -> Result<Answer, RuntimeApiError> {
-    match send() {
-        Err(e) if closed_before_answer(&e) => send().map_err(transport_error),
-        result => result.map_err(transport_error),
-    }
-}
 
 /// ureq reports a peer that closed before the status line as `UnexpectedEof`, and a write to or
 /// read from a connection the peer already dropped as a reset, abort or broken pipe.

@@ -583,6 +583,44 @@ fn a_post_is_retried_when_the_kept_alive_connection_was_dropped() {
     );
 }
 
+/// Both pooled connections were closed by the server while idle: the first request takes one,
+/// meets the close, and its one retry must go out on a new connection, not on the other stale one.
+#[test]
+fn the_retry_opens_a_new_connection_when_every_pooled_one_is_stale() {
+    let server = Server::start(|seen, index| {
+        if seen.method == "GET" {
+            // Held long enough for the init error to need a second connection.
+            thread::sleep(std::time::Duration::from_millis(200));
+        }
+        match lambda_like(seen, index) {
+            Answer::Raw(bytes) if index < 2 => Answer::RawThenClose(bytes),
+            other => other,
+        }
+    });
+    let client = Arc::new(server.client());
+    let next = {
+        let client = client.clone();
+        thread::spawn(move || client.next_invocation())
+    };
+    thread::sleep(std::time::Duration::from_millis(50));
+    client.post_init_error(b"{}", "E").expect("init error");
+    next.join().expect("join").expect("an invocation");
+    assert_eq!(
+        server.accepted(),
+        2,
+        "two connections, both now closed by the server"
+    );
+    // Let both FINs arrive, as they would while a handler runs.
+    thread::sleep(std::time::Duration::from_millis(50));
+    client
+        .post_response("id-0", b"{}")
+        .expect("response on a new connection after one retry");
+    assert_eq!(server.accepted(), 3);
+    let seen = server.seen();
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[2].connection, 2);
+}
+
 #[test]
 fn a_server_that_never_answers_fails_after_one_retry() {
     let server = Server::start(|_, _| Answer::Close);
