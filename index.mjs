@@ -31,7 +31,7 @@ import { mode } from './lib/mode.mjs';
 import { installLogging } from './lib/logging.mjs';
 import { RuntimeClient } from './lib/native.mjs';
 import { Errors, errorPost, xrayCause, serializeResult } from './lib/errors.mjs';
-import { contextBuilder, forwardTraceId } from './lib/context.mjs';
+import { callbackEraContextBase, contextBuilder, forwardTraceId } from './lib/context.mjs';
 import { loadHandler } from './lib/handler.mjs';
 import { installAwsLambdaGlobal, isStreamingHandler } from './lib/awslambda.mjs';
 
@@ -178,23 +178,24 @@ function invokeOrStream(inv) {
 
 // 3.x: the handler may answer through its promise, the callback, or context.succeed/fail/done;
 // the first answer wins. Nothing here defers the POST: it happens in the turn the answer is given.
+// Per-invocation state lives in one holder object (the context's callbackWaitsForEmptyEventLoop
+// accessor reads it, lib/context.mjs); the answer functions are the official shapes: anonymous,
+// no declared parameters.
 function invokeCallbackEra(inv) {
   const id = inv.requestId;
   current = inv;
-  let answered = false; // callback / succeed / fail / done: only the first call counts
-  let completed = false;
-  let waitForEmptyEventLoop = true;
+  const state = { waitForEmptyEventLoop: true, answered: false, completed: false };
 
   const postError = (err) => {
     postInvokeError(id, err);
     scheduleNext();
   };
   const complete = (result) => {
-    if (completed) {
+    if (state.completed) {
       console.error('Invocation has already been reported as done. Cannot call complete more than once per invocation.');
       return;
     }
-    completed = true;
+    state.completed = true;
     postResponse(id, result);
     scheduleNext();
   };
@@ -203,24 +204,40 @@ function invokeCallbackEra(inv) {
     if (err !== undefined && err !== null) postError(err);
     else complete(result);
   };
-  const firstOnly = (fn) => (...args) => {
-    if (answered) return;
-    answered = true;
-    fn(...args);
-  };
-  const callback = firstOnly((err, result) => {
+  const callback = anonymous(function () { // callback / succeed / fail / done: only the first call counts
+    if (state.answered) return;
+    state.answered = true;
+    const err = arguments[0];
     onBeforeExit = null;
     if (err !== undefined && err !== null) postError(err);
-    else if (!waitForEmptyEventLoop) complete(result);
-    else onBeforeExit = () => setImmediate(() => complete(result));
+    else if (!state.waitForEmptyEventLoop) complete(arguments[1]);
+    else {
+      const result = arguments[1];
+      onBeforeExit = () => setImmediate(() => complete(result));
+    }
   });
-  const succeed = firstOnly((result) => done(null, result));
-  const fail = firstOnly((err) => (err === undefined || err === null ? done('handled') : done(err, null)));
+  const succeed = anonymous(function () {
+    if (state.answered) return;
+    state.answered = true;
+    done(null, arguments[0]);
+  });
+  const fail = anonymous(function () {
+    if (state.answered) return;
+    state.answered = true;
+    const err = arguments[0];
+    if (err === undefined || err === null) done('handled');
+    else done(err, null);
+  });
+  const doneOnce = anonymous(function () {
+    if (state.answered) return;
+    state.answered = true;
+    done(arguments[0], arguments[1]);
+  });
 
   // Neither answered nor returned a promise that settles: when the loop drains, a plain
   // function has forgotten its callback (null, as officially), an async one never settled.
   onBeforeExit = () => {
-    completed = true;
+    state.completed = true;
     if (drainedIsError) postError(new Errors.NodeJsExit());
     else {
       postResponse(id, null);
@@ -231,13 +248,11 @@ function invokeCallbackEra(inv) {
   try {
     const event = JSON.parse(inv.body);
     forwardTraceId(inv, env);
-    const context = buildContext(inv, {
-      get callbackWaitsForEmptyEventLoop() { return waitForEmptyEventLoop; },
-      set callbackWaitsForEmptyEventLoop(value) { waitForEmptyEventLoop = value; },
-      succeed,
-      fail,
-      done: firstOnly(done),
-    });
+    const base = callbackEraContextBase(state);
+    base.succeed = succeed;
+    base.fail = fail;
+    base.done = doneOnce;
+    const context = buildContext(inv, base);
     const result = invoker.handler(event, context, callback);
     if (isThenable(result)) result.then(succeed, fail).catch(fail);
   } catch (err) {
@@ -249,20 +264,17 @@ function invokeCallbackEra(inv) {
 // context.callbackWaitsForEmptyEventLoop = false (the official StreamingContext).
 async function invokeStreamingCallbackEra(inv) {
   current = inv;
-  let waitForEmptyEventLoop = true;
+  const state = { waitForEmptyEventLoop: true };
   try {
     const event = JSON.parse(inv.body);
     forwardTraceId(inv, env);
-    const context = buildContext(inv, {
-      get callbackWaitsForEmptyEventLoop() { return waitForEmptyEventLoop; },
-      set callbackWaitsForEmptyEventLoop(value) { waitForEmptyEventLoop = value; },
-    });
+    const context = buildContext(inv, callbackEraContextBase(state));
     await streamResponse(inv, event, context);
   } catch (err) {
     // Bad event JSON or client context: nothing was streamed yet, so a plain error post.
     if (current) postInvokeError(inv.requestId, err);
   }
-  if (waitForEmptyEventLoop) onBeforeExit = scheduleNext;
+  if (state.waitForEmptyEventLoop) onBeforeExit = scheduleNext;
   else scheduleNext();
 }
 
@@ -394,6 +406,8 @@ function reportProcessError(err) {
 }
 
 // ---- helpers ---------------------------------------------------------------------------------
+// `const f = anonymous(function () {})`: f.name is '' (no name taken from the binding).
+const anonymous = (fn) => fn;
 function isThenable(value) {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function';
 }
