@@ -20,6 +20,23 @@ export interface RuntimeApiError extends Error {
   requestId?: string
 }
 
+/**
+ * Diagnostics: our JS loop over a transport without an HTTP library. `next()` runs on the
+ * libuv pool (an AsyncTask), `respondSync()` on the JS thread, as index.mjs does with the
+ * real client; the gap to the real client is what its HTTP layer costs.
+ */
+export declare class BenchLeanClient {
+  constructor(endpoint: string)
+  next(): Promise<BenchLeanInvocation>
+  /**
+   * GET next on the JS thread, blocking: a lower bound for any design in which the event's
+   * arrival wakes the JS thread itself (no thread hop).
+   */
+  nextSync(): BenchLeanInvocation
+  respondSync(requestId: string, body: string): void
+}
+export type BindingBenchLeanClient = BenchLeanClient
+
 export declare class BenchServer {
   /** Listens on 127.0.0.1 and a free port. */
   constructor()
@@ -105,6 +122,11 @@ export declare class RuntimeClient {
   initErrorSync(errorBody: string | Buffer, errorType: string): void
   /** `respond`, on the JS thread: the POST has been answered when this returns. */
   respondSync(requestId: string, body: string | Buffer): void
+}
+
+export interface BenchLeanInvocation {
+  requestId: string
+  body: string
 }
 
 /**
