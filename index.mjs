@@ -28,7 +28,7 @@
 //    right after the POST. Timers the handler left (setTimeout 0 included) run while the
 //    next GET is outstanding, in this process, before or during the next invocation.
 import { mode } from './lib/mode.mjs';
-import { installLogging } from './lib/logging.mjs';
+import { installLogging, verboseLogger } from './lib/logging.mjs';
 import { RuntimeClient } from './lib/native.mjs';
 import { Errors, errorPost, xrayCause, serializeResult } from './lib/errors.mjs';
 import { callbackEraContextBase, contextBuilder, forwardTraceId } from './lib/context.mjs';
@@ -36,6 +36,9 @@ import { loadHandler } from './lib/handler.mjs';
 import { installAwsLambdaGlobal, isStreamingHandler } from './lib/awslambda.mjs';
 
 const env = process.env;
+// AWS_LAMBDA_RUNTIME_VERBOSE=1..3: the runtime's own debug lines (`RUNTIME RAPID ...`); no-ops
+// when unset, so the hot path pays one empty call.
+const { verbose, vverbose } = verboseLogger('RAPID');
 const NO_GLOBAL_AWSLAMBDA = env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === '1' ||
   env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === 'true';
 
@@ -74,6 +77,7 @@ installProcessErrorHandlers();
 const handlerFromArgs = process.argv[2];
 const handlerString = handlerFromArgs || env._HANDLER;
 const taskRoot = (!handlerFromArgs && env.LAMBDA_TASK_ROOT) || process.cwd();
+verbose('Runtime::start', () => `handler '${handlerString}' in ${taskRoot}, ${mode.version}.x behaviour`);
 let handler;
 let isAsync;
 let streaming = false;
@@ -127,6 +131,7 @@ async function serveFrom(next) {
 // 4.x: the handler's result is awaited whatever the handler is (callbacks were refused at
 // start-up); one setImmediate turn separates its settling from the POST.
 async function invokeAwaiting(inv) {
+  vverbose('Runtime::invoke', inv.requestId);
   current = inv;
   let ok = false;
   let value;
@@ -173,7 +178,10 @@ function nextThenInvoke() {
 }
 
 function invokeOrStream(inv) {
-  log.runInInvocation(inv.requestId, inv.tenantId, streaming ? () => invokeStreamingCallbackEra(inv) : () => invokeCallbackEra(inv));
+  log.runInInvocation(inv.requestId, inv.tenantId, () => {
+    vverbose('Runtime::invoke', inv.requestId);
+    return streaming ? invokeStreamingCallbackEra(inv) : invokeCallbackEra(inv);
+  });
 }
 
 // 3.x: the handler may answer through its promise, the callback, or context.succeed/fail/done;
@@ -298,6 +306,7 @@ function postResponse(id, result) {
     postInvokeError(id, err);
     return;
   }
+  vverbose('Runtime::postResponse', id);
   try {
     client.respondSync(id, body);
   } catch (err) {
@@ -313,6 +322,7 @@ function postInvokeError(id, err) {
 
 function postInvokeErrorQuietly(id, err) {
   const { body, errorType } = errorPost(err);
+  verbose('Runtime::postError', id, errorType);
   try {
     client.failSync(id, body, errorType, xrayCause(err) || undefined);
   } catch (e) {
@@ -327,6 +337,7 @@ function postInitError(err) {
   if (initErrorPosted) return;
   initErrorPosted = true;
   const { body, errorType } = errorPost(err);
+  verbose('Runtime::postInitError', errorType);
   try {
     client.initErrorSync(body, errorType);
   } catch (e) {

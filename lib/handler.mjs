@@ -23,6 +23,7 @@
 import { builtin } from './builtin.mjs';
 import { mode as processMode } from './mode.mjs';
 import { Errors } from './errors.mjs';
+import { verboseLogger } from './logging.mjs';
 
 // Built-ins through getBuiltinModule, not ESM imports: this runs on every cold start
 // (lib/builtin.mjs has the measurements).
@@ -33,6 +34,7 @@ const { pathToFileURL } = builtin('node:url');
 const { types } = builtin('node:util');
 const require = createRequire(import.meta.url);
 const HANDLER_NAME = /^([^.]*)\.(.*)$/;
+const { verbose } = verboseLogger('LOADER');
 
 /** Splits a handler string into { moduleRoot, moduleName, exportPath }, or throws MalformedHandlerName. */
 export function parseHandlerString(handlerString, errors = Errors) {
@@ -92,8 +94,16 @@ function findExport(obj, exportPath) {
 
 async function loadModule(taskRoot, moduleRoot, moduleName, mode) {
   const base = path.resolve(taskRoot, moduleRoot, moduleName);
-  const importFile = (file) => import(pathToFileURL(file).href);
-  const loadCommonJs = mode.loadCommonJsWithRequire ? require : importFile;
+  const importFile = (file) => {
+    verbose('Try loading as ES module:', file);
+    return import(pathToFileURL(file).href);
+  };
+  const loadCommonJs = mode.loadCommonJsWithRequire
+    ? (file) => {
+      verbose('Try loading as CommonJS:', file);
+      return require(file);
+    }
+    : importFile;
 
   if (existsSync(base)) {
     if (!isDirectory(base)) return loadCommonJs(base);
@@ -105,6 +115,7 @@ async function loadModule(taskRoot, moduleRoot, moduleName, mode) {
   if (existsSync(base + '.cjs')) return loadCommonJs(base + '.cjs');
   // Not a file under the task root: a package (node_modules) or a bare name Node can resolve.
   const resolved = require.resolve(moduleName, { paths: [taskRoot, path.resolve(taskRoot, moduleRoot)] });
+  verbose('Try loading as a package:', resolved);
   return require(resolved);
 }
 
