@@ -2,9 +2,10 @@
 // per-platform package (`lambda-rapid-<platform>`, napi-rs convention). Kept tiny on purpose:
 // it runs on every cold start, so no `process.report` probing for musl (it costs milliseconds);
 // the gnu binary is tried first and musl only if it does not load.
-import { createRequire } from 'node:module';
+import { builtin } from './builtin.mjs';
 
-const require = createRequire(import.meta.url);
+// Not an ESM `import` of node:module: that costs milliseconds at start-up (lib/builtin.mjs).
+const require = builtin('node:module').createRequire(import.meta.url);
 
 function candidates() {
   // An explicit binary: `npm run bench` runs its own release build, whatever the checkout's
