@@ -3,6 +3,7 @@
 //! as JS `Error`s with a stable `code` (see `error.rs`).
 #![deny(clippy::all)]
 
+pub mod base64;
 pub mod bench_server;
 pub mod client;
 pub mod emulator;

@@ -14,9 +14,9 @@ use super::environment::new_request_id;
 use super::errors;
 use super::http::{self, Connection, HttpError, RequestHead};
 use super::reply::ReplySink;
-use super::runtime_api::base64_decode;
 use super::state::{Invocation, Shared};
 use super::MAX_INVOKE_PAYLOAD;
+use crate::base64;
 
 const JSON: &str = "application/json";
 const ERROR_TYPE: &str = "x-amzn-ErrorType";
@@ -156,7 +156,7 @@ fn handle(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, keep_
     }
     let client_context = match head.header("x-amz-client-context") {
         None | Some("") => None,
-        Some(encoded) => match base64_decode(encoded) {
+        Some(encoded) => match base64::decode(encoded) {
             Some(raw) if serde_json::from_slice::<serde_json::Value>(&raw).is_ok() => {
                 Some(String::from_utf8_lossy(&raw).into_owned())
             }
@@ -289,23 +289,6 @@ fn skip(conn: &mut Connection, head: &RequestHead) -> Result<(), HttpError> {
     Ok(())
 }
 
-pub fn base64_encode(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,13 +307,5 @@ mod tests {
             "/2015-03-31/functions/function/invocations/extra"
         ));
         assert!(!is_invoke_path("/"));
-    }
-
-    #[test]
-    fn base64_round_trips() {
-        for s in ["", "a", "ab", "abc", "abcd", r#"{"errorType":"Error"}"#] {
-            assert_eq!(base64_decode(&base64_encode(s.as_bytes())).unwrap(), s.as_bytes());
-        }
-        assert_eq!(base64_encode(b"hello"), "aGVsbG8=");
     }
 }

@@ -12,8 +12,8 @@ use std::net::Shutdown;
 use std::sync::{Condvar, Mutex};
 
 use super::http::{self, ChunkedResponse, SharedStream};
-use super::invoke_api::base64_encode;
 use super::state::Reply;
+use crate::base64;
 
 const STREAM_TRAILERS: [&str; 3] = [
     "X-Amz-Function-Error",
@@ -156,7 +156,7 @@ fn write_part(
                     ("Lambda-Runtime-Function-Error-Type".to_string(), error_type),
                     (
                         "Lambda-Runtime-Function-Error-Body".to_string(),
-                        base64_encode(body.as_bytes()),
+                        base64::encode(body.as_bytes()),
                     ),
                 ],
                 None => Vec::new(),

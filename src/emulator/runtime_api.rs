@@ -389,7 +389,7 @@ fn stream_response(
     };
     let error = trailer("Lambda-Runtime-Function-Error-Type").map(|t| {
         let body = trailer("Lambda-Runtime-Function-Error-Body")
-            .and_then(|b| base64_decode(&b))
+            .and_then(|b| crate::base64::decode(&b))
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
         (t, body)
@@ -507,42 +507,12 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Standard base64 (with or without padding); `None` on a character outside the alphabet.
-pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for c in s.trim().bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' => break,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn decodes_base64_and_percent_escapes() {
-        assert_eq!(base64_decode("aGVsbG8=").unwrap(), b"hello");
-        assert_eq!(base64_decode("aGVsbG8").unwrap(), b"hello");
-        assert_eq!(base64_decode("eyJhIjoxfQ==").unwrap(), br#"{"a":1}"#);
-        assert!(base64_decode("a*b").is_none());
+    fn decodes_percent_escapes() {
         assert_eq!(percent_decode("a%2Fb%"), "a/b%");
     }
 }
