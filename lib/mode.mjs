@@ -32,6 +32,8 @@
 // | neverSettledNonAsync     | null response (forgotten callback)      | Runtime.NodeJsExit error            |
 // | handlerReceiver          | 'Runtime': frames read                  | 'BufferedInvokeProcessor'           |
 // |                          | "at Runtime.handler (...)"              |                                     |
+// | streamingFailuresAreErrors | no: a bare message string (errorType   | yes: Errors                         |
+// |                          | "string") for the stream's own failures |                                     |
 // | version                  | 3 (logging reads it: placeholder id     | 4 ('-')                             |
 // |                          | `undefined`)                            |                                     |
 //
@@ -80,6 +82,7 @@ function v3Mode(reason) {
     legacyContext: true,
     syncResultIsResponse: false,
     postAfterImmediate: false,
+    streamingFailuresAreErrors: false,
     nextAfterImmediate: true,
     processErrors: 'report-and-exit',
     uncaughtExceptionExitCode: 129,
@@ -121,6 +124,7 @@ function v4Mode(env, reason) {
     legacyContext: false,
     syncResultIsResponse: true,
     postAfterImmediate: true,
+    streamingFailuresAreErrors: true,
     nextAfterImmediate: false,
     processErrors: 'crash',
     uncaughtExceptionExitCode: 1,

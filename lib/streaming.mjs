@@ -76,7 +76,7 @@ const INVALID_HEADER_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 
 // The behaviour differences between the official clients that streaming has, decided once.
 /** 3.x fails with the bare message string, 4.x with an Error. */
-const runtimeFailure = mode.version >= 4 ? (message) => new Error(message) : (message) => message;
+const runtimeFailure = mode.streamingFailuresAreErrors ? (message) => new Error(message) : (message) => message;
 /** 4.x reports a failure one setImmediate turn after it happens, as it posts any result. */
 const failureDelay = mode.postAfterImmediate ? () => new Promise((resolve) => setImmediate(resolve)) : () => undefined;
 
