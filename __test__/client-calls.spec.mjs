@@ -259,6 +259,23 @@ test('unicode survives both ways', async (t) => {
   assert.deepEqual(JSON.parse((await done).entry.body.toString('utf8')), { echo: event.text });
 });
 
+// An ASCII event crosses as a one-byte string (no UTF-8 decoding); anything else must still be
+// decoded as UTF-8, including U+0080-U+00FF, whose UTF-8 bytes would be wrong read as Latin-1.
+test('ASCII and Latin-1-range events both arrive as the same text', async (t) => {
+  const { api, client } = await setup(t);
+  let ascii = '';
+  for (let c = 0; c < 128; c++) ascii += String.fromCharCode(c);
+  let latin1 = '';
+  for (let c = 128; c < 256; c++) latin1 += String.fromCharCode(c);
+  for (const [id, text] of [['ascii', ascii], ['latin1-range', latin1], ['big-ascii', 'a'.repeat(1 << 20)]]) {
+    api.invoke({ text }, { requestId: id });
+    const inv = await client.next();
+    assert.equal(inv.requestId, id);
+    assert.equal(JSON.parse(inv.body).text, text, id);
+    await client.respond(id, '{}');
+  }
+});
+
 test('string bodies are encoded as UTF-8 whatever their characters', async (t) => {
   const { api, client } = await setup(t);
   const cases = {
