@@ -10,6 +10,7 @@ pub mod emulator;
 pub mod endpoint;
 pub mod error;
 pub mod invocation;
+pub mod promise_settler;
 pub mod streaming;
 
 use std::sync::{mpsc, Arc, Mutex};
@@ -230,14 +231,14 @@ impl Task for RuntimeApiTask {
     }
 }
 
-type NextResolver = Box<dyn FnOnce(Env) -> Result<BindingInvocation>>;
 type LongPollJob = Box<dyn FnOnce() + Send>;
 
 /// GET next runs on a thread of the client's own, not on libuv's pool: at exit Node joins every
 /// pool thread, and a GET the Runtime API holds open would keep `process.exit()` from ever
 /// returning (a pending `next()` hung exit indefinitely before this). It also leaves libuv's 4
 /// threads to fs, dns, crypto and zlib between invocations. The promise settles through a
-/// threadsafe function, like an `AsyncTask`'s: in the poll phase, on the JS thread.
+/// threadsafe function, like an `AsyncTask`'s: in the poll phase, on the JS thread; the client
+/// keeps one for all its promises (src/promise_settler.rs).
 struct LongPollThread {
     jobs: Mutex<Option<mpsc::Sender<LongPollJob>>>,
 }
@@ -282,6 +283,7 @@ impl LongPollThread {
 pub struct RuntimeClient {
     inner: Arc<RuntimeApiClient>,
     long_poll: LongPollThread,
+    settler: promise_settler::PromiseSettler,
     endpoint: String,
 }
 
@@ -306,6 +308,7 @@ impl RuntimeClient {
         Ok(RuntimeClient {
             inner: Arc::new(inner),
             long_poll: LongPollThread::new(),
+            settler: promise_settler::PromiseSettler::new(&env)?,
             endpoint,
         })
     }
@@ -319,14 +322,15 @@ impl RuntimeClient {
     /// Runs a call that ends in GET next on the long-poll thread; the promise settles with its
     /// invocation. The call (and any Buffer it holds) is dropped on the JS thread.
     fn long_poll<'env>(&self, env: &'env Env, call: Call) -> Result<Object<'env>> {
-        let (deferred, promise) = env.create_deferred::<BindingInvocation, NextResolver>()?;
+        let (promise, settlement) = self.settler.promise(env)?;
         let client = self.inner.clone();
         self.long_poll.run(Box::new(move || {
             let result = call.run(&client);
-            deferred.resolve(Box::new(move |env| {
+            settlement.settle(Box::new(move |env| {
                 drop(call);
                 match result {
-                    Ok(Some(inv)) => Ok(inv.into()),
+                    // SAFETY: on the JS thread, with its env (promise_settler::call_js).
+                    Ok(Some(inv)) => unsafe { BindingInvocation::to_napi_value(env.raw(), inv.into()) },
                     Ok(None) => Err(Error::from_reason("GET next returned no invocation")),
                     Err(e) => Err(to_js_error(&env, e)),
                 }
