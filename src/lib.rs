@@ -908,12 +908,19 @@ impl Task for BenchLeanNextTask {
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        let (request_id, body) =
-            output.map_err(|e| Error::new(Status::GenericFailure, format!("lean next: {e}")))?;
-        let body =
-            String::from_utf8(body).map_err(|_| Error::new(Status::InvalidArg, "the event is not UTF-8"))?;
-        Ok(BindingBenchLeanInvocation { request_id, body })
+        lean_invocation(output)
     }
+}
+
+/// A lean GET next's answer as JS sees it (both the async and the blocking diagnostic).
+fn lean_invocation<E: std::fmt::Display>(
+    output: std::result::Result<(String, Vec<u8>), E>,
+) -> Result<BindingBenchLeanInvocation> {
+    let (request_id, body) =
+        output.map_err(|e| Error::new(Status::GenericFailure, format!("lean next: {e}")))?;
+    let body =
+        String::from_utf8(body).map_err(|_| Error::new(Status::InvalidArg, "the event is not UTF-8"))?;
+    Ok(BindingBenchLeanInvocation { request_id, body })
 }
 
 #[napi]
@@ -943,11 +950,7 @@ impl BindingBenchLeanClient {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .next_invocation();
-        let (request_id, body) =
-            output.map_err(|e| Error::new(Status::GenericFailure, format!("lean next: {e}")))?;
-        let body =
-            String::from_utf8(body).map_err(|_| Error::new(Status::InvalidArg, "the event is not UTF-8"))?;
-        Ok(BindingBenchLeanInvocation { request_id, body })
+        lean_invocation(output)
     }
 
     #[napi]

@@ -263,6 +263,15 @@ fn unknown_request(id: &str) -> Outcome {
     )
 }
 
+/// A post for an invocation this runtime does not hold: its body is read (to keep the
+/// connection) and the Runtime API's InvalidRequestID is answered.
+fn refuse_unknown(conn: &mut Connection, head: &RequestHead, id: &str) -> Outcome {
+    match skip_body(conn, head) {
+        Ok(()) => unknown_request(id),
+        Err(_) => Outcome::Close,
+    }
+}
+
 /// The invocation `id` if this runtime holds it; a runtime that was replaced holds nothing.
 fn held_by(st: &State, id: &str, generation: u64) -> bool {
     st.in_flight.get(id).is_some_and(|f| f.generation == generation)
@@ -282,10 +291,7 @@ fn post_response(
         return stream_response(shared, conn, head, id, generation);
     }
     if !held_by(&shared.lock(), id, generation) {
-        return match skip_body(conn, head) {
-            Ok(()) => unknown_request(id),
-            Err(_) => Outcome::Close,
-        };
+        return refuse_unknown(conn, head, id);
     }
     let content_type = head
         .header("content-type")
@@ -352,10 +358,7 @@ fn stream_response(
             }
             _ => {
                 drop(st);
-                return match skip_body(conn, head) {
-                    Ok(()) => unknown_request(id),
-                    Err(_) => Outcome::Close,
-                };
+                return refuse_unknown(conn, head, id);
             }
         }
     };
