@@ -23,13 +23,16 @@ use crate::endpoint::base_url;
 use crate::error::{ErrorCode, RuntimeApiError};
 use crate::invocation::Invocation;
 
+mod polled_next;
 mod transport;
+pub use polled_next::{PolledNext, PolledNextChannel, Step, Want};
 use transport::{RapidConnector, Staleness};
 
 /// Largest body we read from the Runtime API: Lambda's own payload limits are 6 MB (buffered)
 /// and 200 MB (streamed), so this only stops a runaway server.
 const MAX_BODY: u64 = 256 * 1024 * 1024;
 const API_VERSION: &str = "2018-06-01";
+const USER_AGENT: &str = "lambda-rapid/0.1";
 
 pub struct RuntimeApiClient {
     agent: Agent,
@@ -49,7 +52,7 @@ impl RuntimeApiClient {
             .http_status_as_error(false)
             .no_delay(true)
             .max_idle_connections_per_host(2)
-            .user_agent("lambda-rapid/0.1")
+            .user_agent(USER_AGENT)
             .build();
         let staleness = Staleness::default();
         let agent = Agent::with_parts(
@@ -64,6 +67,11 @@ impl RuntimeApiClient {
             init_error_url: format!("{base}/{API_VERSION}/runtime/init/error"),
             invocation_url: format!("{base}/{API_VERSION}/runtime/invocation/"),
         })
+    }
+
+    /// GET next's URL, for a [`PolledNextChannel`] to the same Runtime API.
+    pub fn next_url(&self) -> &str {
+        &self.next_url
     }
 
     /// GET next: blocks until the Runtime API has an event.

@@ -43,6 +43,8 @@ enum Answer {
     RawThenClose(Vec<u8>),
     /// Closes the connection without answering: a keep-alive connection the server dropped.
     Close,
+    /// Writes these pieces with a pause before each but the first, and keeps the connection open.
+    Slowly(Vec<Vec<u8>>),
 }
 
 type Handler = dyn Fn(&Seen, usize) -> Answer + Send + Sync;
@@ -128,6 +130,16 @@ fn serve(stream: TcpStream, connection: usize, seen: &Mutex<Vec<Seen>>, handler:
             Answer::Close => {
                 let _ = writer.shutdown(std::net::Shutdown::Both);
                 return;
+            }
+            Answer::Slowly(pieces) => {
+                for (i, piece) in pieces.iter().enumerate() {
+                    if i > 0 {
+                        thread::sleep(std::time::Duration::from_millis(30));
+                    }
+                    if writer.write_all(piece).and_then(|_| writer.flush()).is_err() {
+                        return;
+                    }
+                }
             }
         }
     }
@@ -737,3 +749,6 @@ fn next_waits_as_long_as_the_api_holds_it() {
     assert_eq!(inv.request_id, "id-0");
     assert!(started.elapsed() >= std::time::Duration::from_millis(1500));
 }
+
+/// The same Runtime API, with GET next driven over a non-blocking socket (polled_next.rs).
+mod polled;
