@@ -33,7 +33,11 @@ async function roundTrip(api, client, id) {
   assert.equal((await done).status, 202);
 }
 
-test('one TCP connection serves every call (keep-alive)', async (t) => {
+// GET next has a connection of its own (watched by the event loop, lib.rs/next_on_loop.rs);
+// the posts share another. Both are kept alive.
+const connectionsOf = (requests, method) => [...new Set(requests.filter((r) => r.method === method).map((r) => r.connection))];
+
+test('keep-alive: GET next keeps one connection, and the posts share another', async (t) => {
   const { api, client } = await setup(t);
   for (let i = 0; i < 5; i++) await roundTrip(api, client, `ka-${i}`);
   const done = api.invoke({}, { requestId: 'ka-err' });
@@ -42,18 +46,23 @@ test('one TCP connection serves every call (keep-alive)', async (t) => {
   await done;
   await client.initError('{}', 'Error');
   assert.equal(api.requests.length, 13);
-  assert.equal(api.connectionCount, 1);
+  assert.equal(api.connectionCount, 2);
+  assert.equal(connectionsOf(api.requests, 'GET').length, 1, 'every GET on one connection');
+  assert.equal(connectionsOf(api.requests, 'POST').length, 1, 'every POST on one connection');
+  assert.notDeepEqual(connectionsOf(api.requests, 'GET'), connectionsOf(api.requests, 'POST'));
   for (const r of api.requests) assert.notEqual(r.headers.connection, 'close');
 });
 
-test('a server that closes the kept-alive connection between calls costs a reconnect, not a failure', async (t) => {
+test('a server that closes the kept-alive connections between calls costs a reconnect, not a failure', async (t) => {
   const { api, client } = await setup(t);
   await roundTrip(api, client, 'before');
+  assert.equal(api.connectionCount, 2);
   api.dropConnections();
   await roundTrip(api, client, 'after');
+  assert.equal(api.connectionCount, 4, 'one new connection for the GET, one for the POST');
   api.dropConnections();
   await client.initError('{}', 'Error');
-  assert.equal(api.connectionCount, 3);
+  assert.equal(api.connectionCount, 5);
 });
 
 test('a request the server drops unanswered on a kept-alive connection is sent once more', async (t) => {

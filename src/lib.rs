@@ -10,6 +10,7 @@ pub mod emulator;
 pub mod endpoint;
 pub mod error;
 pub mod invocation;
+pub mod next_on_loop;
 pub mod promise_settler;
 pub mod streaming;
 
@@ -89,6 +90,15 @@ impl From<Invocation> for BindingInvocation {
             tenant_id: i.tenant_id,
             body: BindingEventText(i.body),
         }
+    }
+}
+
+/// GET next's outcome as the promise's value or rejection (the event loop's path, next_on_loop.rs).
+fn invocation_to_js(env: &Env, result: std::result::Result<Invocation, RuntimeApiError>) -> Result<sys::napi_value> {
+    match result {
+        // SAFETY: called on the JS thread with its env (next_on_loop.rs).
+        Ok(inv) => unsafe { BindingInvocation::to_napi_value(env.raw(), inv.into()) },
+        Err(e) => Err(to_js_error(env, e)),
     }
 }
 
@@ -282,6 +292,9 @@ impl LongPollThread {
 #[napi]
 pub struct RuntimeClient {
     inner: Arc<RuntimeApiClient>,
+    /// GET next on the JS thread's event loop (src/next_on_loop.rs); `None` where libuv cannot
+    /// be reached, or with `LAMBDA_RAPID_NEXT_ON_THREAD=1`: then the long-poll thread serves it.
+    loop_next: Option<next_on_loop::LoopNext>,
     long_poll: LongPollThread,
     settler: promise_settler::PromiseSettler,
     endpoint: String,
@@ -305,8 +318,14 @@ impl RuntimeClient {
             }
         };
         let inner = RuntimeApiClient::new(&endpoint).map_err(|e| to_js_error(&env, e))?;
+        let loop_next = if std::env::var_os("LAMBDA_RAPID_NEXT_ON_THREAD").is_some_and(|v| v == "1") {
+            None
+        } else {
+            next_on_loop::LoopNext::new(&env, inner.next_url(), invocation_to_js)?
+        };
         Ok(RuntimeClient {
             inner: Arc::new(inner),
+            loop_next,
             long_poll: LongPollThread::new(),
             settler: promise_settler::PromiseSettler::new(&env)?,
             endpoint,
@@ -349,7 +368,10 @@ impl RuntimeClient {
     /// GET the next invocation.
     #[napi(ts_return_type = "Promise<Invocation>")]
     pub fn next<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        self.long_poll(env, Call::Next)
+        match &self.loop_next {
+            Some(on_loop) if !on_loop.busy() => on_loop.next(env),
+            _ => self.long_poll(env, Call::Next),
+        }
     }
 
     /// POST an invocation's response.

@@ -52,6 +52,7 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
       headers: req.headers,
       body,
       trailers,
+      connection: req.socket.connectionIndex, // 0 = the first connection the server accepted
       at: process.hrtime.bigint(),
     };
     requests.push(entry);
@@ -126,6 +127,7 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
     });
   }
   server.on('connection', (s) => {
+    s.connectionIndex = connectionCount;
     connectionCount += 1;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));

@@ -6,8 +6,9 @@
 //! The HTTP is ureq's: its sans-IO protocol layer (`ureq-proto`) writes the request and parses
 //! the answer; this module only moves bytes between it and the socket. Connection handling
 //! follows the blocking client's (src/client.rs): one kept-alive connection with TCP_NODELAY,
-//! and a GET whose reused connection closes before any byte of an answer is sent once more on
-//! a new connection (the server closed it while idle).
+//! and a GET whose connection closes before any byte of an answer is sent once more on a new
+//! connection (the server closed it while idle, or dropped the GET it held). This connection is
+//! GET next's own: the posts keep theirs in the blocking client's pool.
 //!
 //! Use: [`PolledNextChannel::begin`] a [`PolledNext`], call [`PolledNext::resume`] whenever its
 //! socket ([`PolledNext::fd`]) is ready for what the last [`Step::Wait`] asked, and give it
@@ -93,12 +94,13 @@ impl PolledNextChannel {
                 None => Resolved::Pending(self.host.clone(), self.port),
             },
             stream: None,
-            reused: false,
+            answered: false,
             retried: false,
             phase: Phase::Start(self.idle.take()),
             head: Vec::new(),
             scratch,
             answer: None,
+            retired: Vec::new(),
         }
     }
 
@@ -155,8 +157,8 @@ pub struct PolledNext {
     addrs: Vec<SocketAddr>,
     resolve: Resolved,
     stream: Option<TcpStream>,
-    /// The connection already served a GET: a close before any answer means it went stale.
-    reused: bool,
+    /// Some byte of the answer arrived: a close from then on is not retried.
+    answered: bool,
     retried: bool,
     phase: Phase,
     /// Bytes of the answer's head received so far.
@@ -164,12 +166,31 @@ pub struct PolledNext {
     scratch: Vec<u8>,
     /// The complete answer: its status and headers, and its body.
     answer: Option<(Response<()>, Vec<u8>)>,
+    /// Connections given up, still open: whoever watches a socket must stop before it is
+    /// closed (libuv's rule), so they are closed by [`PolledNext::drop_retired`] or at the end.
+    retired: Vec<TcpStream>,
 }
 
 impl PolledNext {
     /// The socket to watch, once there is one (after the first `resume`).
     pub fn fd(&self) -> Option<RawFd> {
         self.stream.as_ref().map(|s| s.as_raw_fd())
+    }
+
+    /// Whether the connection stays open for the next GET (once done).
+    pub fn keeps_connection(&self) -> bool {
+        matches!(self.phase, Phase::Done { keep: true }) && self.stream.is_some()
+    }
+
+    /// Closes the connections given up so far (see `retired`).
+    pub fn drop_retired(&mut self) {
+        self.retired.clear();
+    }
+
+    fn retire_stream(&mut self) {
+        if let Some(stream) = self.stream.take() {
+            self.retired.push(stream);
+        }
     }
 
     /// Makes all the progress the socket allows without blocking.
@@ -179,7 +200,7 @@ impl PolledNext {
             Ok(None) => Step::Done(self.invocation()),
             Err(e) => {
                 self.phase = Phase::Done { keep: false };
-                self.stream = None;
+                self.retire_stream();
                 Step::Done(Err(e))
             }
         }
@@ -191,7 +212,6 @@ impl PolledNext {
             self.phase = match mem::replace(&mut self.phase, Phase::Done { keep: false }) {
                 Phase::Start(Some(kept)) => {
                     self.stream = Some(kept);
-                    self.reused = true;
                     self.sending()?
                 }
                 Phase::Start(None) => self.connect_from(0)?,
@@ -203,7 +223,7 @@ impl PolledNext {
                     match outcome {
                         Ok(None) => self.sending()?,
                         Ok(Some(e)) | Err(e) => {
-                            self.stream = None;
+                            self.retire_stream();
                             self.connect_after_failure(index + 1, e)?
                         }
                     }
@@ -237,8 +257,7 @@ impl PolledNext {
                             continue;
                         }
                     };
-                    // Bytes arrived: whatever happens next, this connection answered.
-                    self.reused = false;
+                    self.answered = true;
                     self.head.extend_from_slice(&self.scratch[..n]);
                     self.parse_head(call)?
                 }
@@ -266,7 +285,7 @@ impl PolledNext {
                         if call.body_mode() != ureq_proto::BodyMode::CloseDelimited {
                             return Err(broken_body("the connection closed in the middle of the body"));
                         }
-                        self.stream = None;
+                        self.retire_stream();
                         body.truncate(filled);
                         self.answer = Some((response, body));
                         Phase::Done { keep: false }
@@ -360,13 +379,13 @@ impl PolledNext {
         }
     }
 
-    /// The kept connection died before answering: the request goes once more on a new one.
+    /// The connection closed before any byte of an answer: the request goes once more, on a
+    /// new connection (the blocking client's policy, src/client.rs).
     fn retry_or_fail(&mut self, e: io::Error) -> Result<Phase, RuntimeApiError> {
-        self.stream = None;
+        self.retire_stream();
         self.head.clear();
-        if self.reused && !self.retried {
+        if !self.answered && !self.retried {
             self.retried = true;
-            self.reused = false;
             return self.connect_from(0);
         }
         Err(RuntimeApiError::new(

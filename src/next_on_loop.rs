@@ -1,0 +1,437 @@
+//! GET next on the JS thread's own event loop, with no thread in between: the request goes out
+//! from the JS thread, libuv's loop watches the socket (a `uv_poll_t`) alongside everything
+//! else the process waits on, and the answer is read and parsed (src/client/polled_next.rs)
+//! on the JS thread when it arrives. The promise settles in the poll phase, as an `AsyncTask`'s
+//! or a threadsafe function's does, so the event-loop contract is unchanged; what goes away
+//! is waking a second thread to send the GET and that thread waking the JS thread back
+//! (docs/wire-protocol.md has the measurements).
+//!
+//! libuv is reached through the symbols Node exports for addons (`uv_poll_init`, ...), looked
+//! up at run time: a host without them (or with a libuv whose handle types differ) makes
+//! [`LoopNext::new`] return `None`, and the client keeps its long-poll thread.
+//!
+//! Everything here runs on the JS thread. One GET at a time: a second `next()` while one is
+//! pending goes to the long-poll thread (src/lib.rs).
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::os::fd::RawFd;
+use std::ptr;
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+use napi::bindgen_prelude::*;
+use napi::sys;
+
+use crate::client::{PolledNext, PolledNextChannel, Step, Want};
+use crate::error::{ErrorCode, RuntimeApiError};
+use crate::invocation::Invocation;
+
+/// Makes the promise's value, or the error it is rejected with, on the JS thread.
+pub type Convert = fn(&Env, std::result::Result<Invocation, RuntimeApiError>) -> Result<sys::napi_value>;
+
+/// The GET-next machinery of one client.
+pub struct LoopNext {
+    state: Rc<RefCell<State>>,
+}
+
+struct State {
+    env: sys::napi_env,
+    uv_loop: *mut c_void,
+    /// The handle watching the connection's socket; dropped (closed) before the socket is.
+    watch: Option<Watch>,
+    channel: PolledNextChannel,
+    pending: Option<Pending>,
+    convert: Convert,
+    /// The async resource the promise settles under (a callback scope needs one).
+    resource: sys::napi_ref,
+    async_context: sys::napi_async_context,
+}
+
+struct Pending {
+    next: PolledNext,
+    deferred: sys::napi_deferred,
+    /// A pending GET keeps the client's state alive, even if JS drops the client meanwhile.
+    keep_alive: Rc<RefCell<State>>,
+}
+
+/// What a finished GET leaves to do once the state is no longer borrowed.
+struct Finished {
+    deferred: sys::napi_deferred,
+    result: std::result::Result<Invocation, RuntimeApiError>,
+    /// Dropped last: the state (its async context) must outlive the settling.
+    keep_alive: Rc<RefCell<State>>,
+}
+
+impl LoopNext {
+    /// `None` when libuv cannot be reached from this addon (the caller uses its thread instead).
+    pub fn new(env: &Env, next_url: &str, convert: Convert) -> Result<Option<Self>> {
+        let Some(uv) = uv() else {
+            return Ok(None);
+        };
+        let raw = env.raw();
+        let mut uv_loop = ptr::null_mut();
+        // SAFETY: JS thread, its env.
+        check(
+            unsafe { sys::napi_get_uv_event_loop(raw, &mut uv_loop) },
+            "napi_get_uv_event_loop",
+        )?;
+        if uv_loop.is_null() || uv.poll_size == 0 {
+            return Ok(None);
+        }
+        let channel = PolledNextChannel::new(next_url).map_err(|e| Error::from_reason(e.message))?;
+        let mut resource_value = ptr::null_mut();
+        let mut resource = ptr::null_mut();
+        let mut name = ptr::null_mut();
+        let mut async_context = ptr::null_mut();
+        // SAFETY: JS thread, its env; the reference keeps the resource for the client's life.
+        unsafe {
+            check(sys::napi_create_object(raw, &mut resource_value), "napi_create_object")?;
+            check(
+                sys::napi_create_reference(raw, resource_value, 1, &mut resource),
+                "napi_create_reference",
+            )?;
+            check(
+                sys::napi_create_string_utf8(raw, c"lambda-rapid:next".as_ptr(), 17, &mut name),
+                "napi_create_string_utf8",
+            )?;
+            check(
+                sys::napi_async_init(raw, resource_value, name, &mut async_context),
+                "napi_async_init",
+            )?;
+        }
+        Ok(Some(LoopNext {
+            state: Rc::new(RefCell::new(State {
+                env: raw,
+                uv_loop: uv_loop.cast(),
+                watch: None,
+                channel,
+                pending: None,
+                convert,
+                resource,
+                async_context,
+            })),
+        }))
+    }
+
+    /// Whether a GET is in flight (a second one must go elsewhere).
+    pub fn busy(&self) -> bool {
+        self.state.try_borrow().map_or(true, |s| s.pending.is_some())
+    }
+
+    /// Sends GET next and returns its promise; the loop settles it when the answer is in.
+    pub fn next<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let raw = env.raw();
+        let mut deferred = ptr::null_mut();
+        let mut promise = ptr::null_mut();
+        // SAFETY: JS thread, its env.
+        check(
+            unsafe { sys::napi_create_promise(raw, &mut deferred, &mut promise) },
+            "napi_create_promise",
+        )?;
+        let finished = {
+            let mut state = self
+                .state
+                .try_borrow_mut()
+                .map_err(|_| Error::from_reason("GET next is already being sent"))?;
+            let next = state.channel.begin();
+            state.pending = Some(Pending {
+                next,
+                deferred,
+                keep_alive: self.state.clone(),
+            });
+            state.advance(0)
+        };
+        if let Some(Finished {
+            deferred,
+            result,
+            keep_alive,
+        }) = finished
+        {
+            // Over before it needed the loop (the connection was refused): settled right here,
+            // inside this call (JS runs the microtasks after it).
+            let convert = keep_alive.borrow().convert;
+            // SAFETY: JS thread, its env, a deferred not settled yet.
+            unsafe { resolve_or_reject(raw, deferred, result, convert) };
+        }
+        // SAFETY: a promise value made above, for this env.
+        Ok(Object::from_raw(raw, promise))
+    }
+}
+
+impl State {
+    /// Moves the pending GET on (`status` is libuv's for the watch; 0 at the start) and, when
+    /// it has to wait, arms the watch; returns what to settle once it is over.
+    fn advance(&mut self, status: c_int) -> Option<Finished> {
+        let pending = self.pending.as_mut()?;
+        let step = if status < 0 {
+            Step::Done(Err(RuntimeApiError::new(
+                ErrorCode::Unreachable,
+                format!("watching the Runtime API's connection failed: {}", uv_error(status)),
+            )))
+        } else {
+            pending.next.resume()
+        };
+        let step = match step {
+            Step::Wait(want) => match self.watch_for(want) {
+                Ok(()) => return None,
+                Err(e) => Step::Done(Err(e)),
+            },
+            done => done,
+        };
+        let Step::Done(result) = step else {
+            return None;
+        };
+        let pending = self.pending.take()?;
+        // The watch goes before any socket it may be watching is closed (libuv's rule).
+        if !pending.next.keeps_connection() || pending.next.fd() != self.watch.as_ref().map(|w| w.fd) {
+            self.watch = None;
+        } else if let Some(watch) = &mut self.watch {
+            watch.stop();
+        }
+        self.channel.finish(pending.next);
+        Some(Finished {
+            deferred: pending.deferred,
+            result,
+            keep_alive: pending.keep_alive,
+        })
+    }
+
+    /// Arms the watch on the pending GET's socket, for `want`.
+    fn watch_for(&mut self, want: Want) -> std::result::Result<(), RuntimeApiError> {
+        let broken = |what: &str, status: c_int| {
+            RuntimeApiError::new(
+                ErrorCode::Unreachable,
+                format!("cannot watch the Runtime API's connection: {what}: {}", uv_error(status)),
+            )
+        };
+        let pending = self.pending.as_mut().ok_or_else(|| broken("no GET", 0))?;
+        let fd = pending.next.fd().ok_or_else(|| broken("no socket", 0))?;
+        if self.watch.as_ref().map(|w| w.fd) != Some(fd) {
+            self.watch = None; // closes the old handle...
+            pending.next.drop_retired(); // ...before its socket is closed
+            let data: *const RefCell<State> = Rc::as_ptr(&pending.keep_alive);
+            self.watch = Some(Watch::new(self.uv_loop, fd, data.cast()).map_err(|s| broken("uv_poll_init", s))?);
+        }
+        let watch = self.watch.as_mut().ok_or_else(|| broken("no handle", 0))?;
+        watch.start(want).map_err(|s| broken("uv_poll_start", s))
+    }
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        self.watch = None; // before the channel closes the kept socket
+        // SAFETY: dropped on the JS thread (with the client, or the last pending GET), while
+        // its env is alive; failures only leak.
+        unsafe {
+            sys::napi_async_destroy(self.env, self.async_context);
+            sys::napi_delete_reference(self.env, self.resource);
+        }
+    }
+}
+
+/// # Safety
+/// On the JS thread, with its env, and a deferred not settled yet.
+unsafe fn resolve_or_reject(
+    env: sys::napi_env,
+    deferred: sys::napi_deferred,
+    result: std::result::Result<Invocation, RuntimeApiError>,
+    convert: Convert,
+) {
+    let js_env = Env::from_raw(env);
+    // SAFETY: as the caller promises.
+    unsafe {
+        match convert(&js_env, result) {
+            Ok(value) => {
+                sys::napi_resolve_deferred(env, deferred, value);
+            }
+            Err(e) => {
+                let reason = JsError::from(e).into_value(env);
+                sys::napi_reject_deferred(env, deferred, reason);
+            }
+        }
+    }
+}
+
+/// libuv's callback: the socket is ready (or watching it failed).
+unsafe extern "C" fn on_ready(handle: *mut c_void, status: c_int, _events: c_int) {
+    // SAFETY: `data` is the state the watch was made for, kept alive by the pending GET (a
+    // stopped watch does not call back; a state dropped closes its watch first).
+    let state = unsafe { &*(*handle.cast::<*const RefCell<State>>()) };
+    let Ok(mut borrowed) = state.try_borrow_mut() else {
+        return;
+    };
+    let finished = borrowed.advance(status);
+    let (env, resource, async_context, convert) = (
+        borrowed.env,
+        borrowed.resource,
+        borrowed.async_context,
+        borrowed.convert,
+    );
+    drop(borrowed); // JS may call next() again while the promise settles
+    let Some(Finished {
+        deferred,
+        result,
+        keep_alive,
+    }) = finished
+    else {
+        return;
+    };
+    // A callback scope, as Node's own callbacks have: closing it runs the microtasks (the
+    // handler is called in one of them) and the nextTick queue.
+    // SAFETY: JS thread, outside any JS frame, its env; scopes are closed in reverse order.
+    unsafe {
+        let mut handles = ptr::null_mut();
+        if sys::napi_open_handle_scope(env, &mut handles) != sys::Status::napi_ok {
+            return;
+        }
+        let mut resource_value = ptr::null_mut();
+        let mut scope = ptr::null_mut();
+        sys::napi_get_reference_value(env, resource, &mut resource_value);
+        let opened = sys::napi_open_callback_scope(env, resource_value, async_context, &mut scope)
+            == sys::Status::napi_ok;
+        resolve_or_reject(env, deferred, result, convert);
+        if opened {
+            sys::napi_close_callback_scope(env, scope);
+        }
+        sys::napi_close_handle_scope(env, handles);
+    }
+    drop(keep_alive);
+}
+
+// ---- libuv, as Node exports it ----------------------------------------------------------------
+
+/// A `uv_poll_t` on one socket. Dropping it closes the handle; libuv frees nothing of ours,
+/// so the memory goes in the close callback.
+struct Watch {
+    handle: *mut c_void,
+    fd: RawFd,
+}
+
+impl Watch {
+    fn new(uv_loop: *mut c_void, fd: RawFd, data: *const c_void) -> std::result::Result<Self, c_int> {
+        let uv = uv().ok_or(-1)?;
+        let layout = poll_layout(uv);
+        // SAFETY: a fresh allocation of the size libuv reports for a uv_poll_t.
+        let handle = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<c_void>();
+        if handle.is_null() {
+            return Err(-12); // ENOMEM
+        }
+        // SAFETY: an unused handle, the loop of this thread, a socket we own.
+        let status = unsafe { (uv.poll_init)(uv_loop, handle, fd) };
+        if status != 0 {
+            // SAFETY: allocated above with this layout, never given to libuv.
+            unsafe { std::alloc::dealloc(handle.cast(), layout) };
+            return Err(status);
+        }
+        // SAFETY: `data` is uv_handle_t's first field, ours to use.
+        unsafe { *handle.cast::<*const c_void>() = data };
+        Ok(Watch { handle, fd })
+    }
+
+    fn start(&mut self, want: Want) -> std::result::Result<(), c_int> {
+        let uv = uv().ok_or(-1)?;
+        let events = match want {
+            Want::Readable => UV_READABLE,
+            Want::Writable => UV_WRITABLE,
+        };
+        // SAFETY: an initialised, open handle.
+        match unsafe { (uv.poll_start)(self.handle, events, on_ready) } {
+            0 => Ok(()),
+            status => Err(status),
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(uv) = uv() {
+            // SAFETY: an initialised, open handle.
+            unsafe { (uv.poll_stop)(self.handle) };
+        }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if let Some(uv) = uv() {
+            // SAFETY: an initialised handle, closed once; it stops watching at once.
+            unsafe { (uv.close)(self.handle, Some(free_handle)) };
+        }
+    }
+}
+
+unsafe extern "C" fn free_handle(handle: *mut c_void) {
+    if let Some(uv) = uv() {
+        // SAFETY: allocated in Watch::new with this layout; libuv is done with it.
+        unsafe { std::alloc::dealloc(handle.cast(), poll_layout(uv)) };
+    }
+}
+
+fn poll_layout(uv: &Uv) -> std::alloc::Layout {
+    std::alloc::Layout::from_size_align(uv.poll_size, 16).unwrap_or(std::alloc::Layout::new::<[u64; 64]>())
+}
+
+const UV_POLL: c_int = 8;
+const UV_READABLE: c_int = 1;
+const UV_WRITABLE: c_int = 2;
+
+type PollCb = unsafe extern "C" fn(*mut c_void, c_int, c_int);
+type CloseCb = unsafe extern "C" fn(*mut c_void);
+
+struct Uv {
+    poll_size: usize,
+    poll_init: unsafe extern "C" fn(*mut c_void, *mut c_void, c_int) -> c_int,
+    poll_start: unsafe extern "C" fn(*mut c_void, c_int, PollCb) -> c_int,
+    poll_stop: unsafe extern "C" fn(*mut c_void) -> c_int,
+    close: unsafe extern "C" fn(*mut c_void, Option<CloseCb>),
+    strerror: unsafe extern "C" fn(c_int) -> *const c_char,
+}
+
+/// libuv's functions from the running process, checked to be the libuv this code expects.
+fn uv() -> Option<&'static Uv> {
+    static UV: OnceLock<Option<Uv>> = OnceLock::new();
+    UV.get_or_init(|| {
+        // SAFETY: dlsym on the process's own symbols; each is given the C signature libuv
+        // documents for it.
+        unsafe {
+            let find = |name: &CStr| {
+                let symbol = libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr());
+                (!symbol.is_null()).then_some(symbol)
+            };
+            let type_name: unsafe extern "C" fn(c_int) -> *const c_char =
+                std::mem::transmute(find(c"uv_handle_type_name")?);
+            let handle_size: unsafe extern "C" fn(c_int) -> usize =
+                std::mem::transmute(find(c"uv_handle_size")?);
+            let name = type_name(UV_POLL);
+            if name.is_null() || CStr::from_ptr(name).to_bytes() != b"poll" {
+                return None;
+            }
+            Some(Uv {
+                poll_size: handle_size(UV_POLL),
+                poll_init: std::mem::transmute(find(c"uv_poll_init")?),
+                poll_start: std::mem::transmute(find(c"uv_poll_start")?),
+                poll_stop: std::mem::transmute(find(c"uv_poll_stop")?),
+                close: std::mem::transmute(find(c"uv_close")?),
+                strerror: std::mem::transmute(find(c"uv_strerror")?),
+            })
+        }
+    })
+    .as_ref()
+}
+
+fn uv_error(status: c_int) -> String {
+    match uv() {
+        // SAFETY: uv_strerror returns a static string for any code.
+        Some(uv) if status < 0 => unsafe { CStr::from_ptr((uv.strerror)(status)) }
+            .to_string_lossy()
+            .into_owned(),
+        _ => format!("status {status}"),
+    }
+}
+
+fn check(status: sys::napi_status, what: &str) -> Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(Error::new(Status::from(status), format!("{what} failed")))
+    }
+}
