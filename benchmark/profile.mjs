@@ -97,6 +97,7 @@ if (opts.tool === 'cpu-prof') {
   }
 } else if (opts.tool === 'perf') {
   const out = path.join(dir, 'perf.data');
+  process.env.PERF_KEEP && console.log('perf data:', out);
   metrics = await trial(server, node.bin, candidate, scenario, {
     warm: 200, n, nodeArgs: ['--perf-basic-prof', `--logfile=${path.join(dir, 'v8.log')}`], // keep V8's code log out of the task root
     around: async (pid) => attach('perf', ['record', '-F', '2999', '-g', '-p', String(pid), '-o', out])(),
