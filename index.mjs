@@ -11,9 +11,9 @@
 //    Runtime API, install the process-level error handlers, load the handler (top-level await
 //    in the function's module completes first). A failure is logged, posted to
 //    /runtime/init/error and ends the process: 3.x exits 129, 4.x crashes with 1.
-// 2. GET next: on the client's own thread (the JS thread stays free, and a pending GET
-//    holds neither a libuv pool thread nor the process at exit). The handler is called in
-//    the microtask in which that promise resolves.
+// 2. GET next: sent from the JS thread, its socket watched by the event loop itself (the JS
+//    thread stays free, and a pending GET holds neither a libuv pool thread nor the process
+//    at exit). The handler is called in the microtask in which that promise resolves.
 // 3. The response:
 //    3.x  POST in the microtask in which the handler's promise settles (or at once from
 //         callback/context.succeed): microtasks queued before that run first, nextTick and
