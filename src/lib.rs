@@ -94,7 +94,10 @@ impl From<Invocation> for BindingInvocation {
 }
 
 /// GET next's outcome as the promise's value or rejection (the event loop's path, next_on_loop.rs).
-fn invocation_to_js(env: &Env, result: std::result::Result<Invocation, RuntimeApiError>) -> Result<sys::napi_value> {
+fn invocation_to_js(
+    env: &Env,
+    result: std::result::Result<Invocation, RuntimeApiError>,
+) -> Result<sys::napi_value> {
     match result {
         // SAFETY: called on the JS thread with its env (next_on_loop.rs).
         Ok(inv) => unsafe { BindingInvocation::to_napi_value(env.raw(), inv.into()) },
@@ -556,7 +559,7 @@ impl BindingResponseStream {
 
     /// Queues the chunks as one HTTP chunk. `false`: the upload is behind, wait for `drained()`.
     #[napi]
-    pub fn write(&self, env: Env, chunks: Vec<Buffer>) -> Result<bool> {
+    pub fn write(&mut self, env: Env, chunks: Vec<Buffer>) -> Result<bool> {
         let mut out = Vec::with_capacity(chunks.len());
         let mut copied: Vec<u8> = Vec::new();
         for chunk in chunks {

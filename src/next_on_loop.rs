@@ -15,6 +15,7 @@
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CStr};
+use std::mem::transmute;
 use std::os::fd::RawFd;
 use std::ptr;
 use std::rc::Rc;
@@ -86,7 +87,10 @@ impl LoopNext {
         let mut async_context = ptr::null_mut();
         // SAFETY: JS thread, its env; the reference keeps the resource for the client's life.
         unsafe {
-            check(sys::napi_create_object(raw, &mut resource_value), "napi_create_object")?;
+            check(
+                sys::napi_create_object(raw, &mut resource_value),
+                "napi_create_object",
+            )?;
             check(
                 sys::napi_create_reference(raw, resource_value, 1, &mut resource),
                 "napi_create_reference",
@@ -167,7 +171,10 @@ impl State {
         let step = if status < 0 {
             Step::Done(Err(RuntimeApiError::new(
                 ErrorCode::Unreachable,
-                format!("watching the Runtime API's connection failed: {}", uv_error(status)),
+                format!(
+                    "watching the Runtime API's connection failed: {}",
+                    uv_error(status)
+                ),
             )))
         } else {
             pending.next.resume()
@@ -202,7 +209,10 @@ impl State {
         let broken = |what: &str, status: c_int| {
             RuntimeApiError::new(
                 ErrorCode::Unreachable,
-                format!("cannot watch the Runtime API's connection: {what}: {}", uv_error(status)),
+                format!(
+                    "cannot watch the Runtime API's connection: {what}: {}",
+                    uv_error(status)
+                ),
             )
         };
         let pending = self.pending.as_mut().ok_or_else(|| broken("no GET", 0))?;
@@ -211,7 +221,8 @@ impl State {
             self.watch = None; // closes the old handle...
             pending.next.drop_retired(); // ...before its socket is closed
             let data: *const RefCell<State> = Rc::as_ptr(&pending.keep_alive);
-            self.watch = Some(Watch::new(self.uv_loop, fd, data.cast()).map_err(|s| broken("uv_poll_init", s))?);
+            self.watch =
+                Some(Watch::new(self.uv_loop, fd, data.cast()).map_err(|s| broken("uv_poll_init", s))?);
         }
         let watch = self.watch.as_mut().ok_or_else(|| broken("no handle", 0))?;
         watch.start(want).map_err(|s| broken("uv_poll_start", s))
@@ -221,8 +232,8 @@ impl State {
 impl Drop for State {
     fn drop(&mut self) {
         self.watch = None; // before the channel closes the kept socket
-        // SAFETY: dropped on the JS thread (with the client, or the last pending GET), while
-        // its env is alive; failures only leak.
+                           // SAFETY: dropped on the JS thread (with the client, or the last pending GET), while
+                           // its env is alive; failures only leak.
         unsafe {
             sys::napi_async_destroy(self.env, self.async_context);
             sys::napi_delete_reference(self.env, self.resource);
@@ -376,14 +387,21 @@ const UV_WRITABLE: c_int = 2;
 
 type PollCb = unsafe extern "C" fn(*mut c_void, c_int, c_int);
 type CloseCb = unsafe extern "C" fn(*mut c_void);
+type HandleTypeName = unsafe extern "C" fn(c_int) -> *const c_char;
+type HandleSize = unsafe extern "C" fn(c_int) -> usize;
+type PollInit = unsafe extern "C" fn(*mut c_void, *mut c_void, c_int) -> c_int;
+type PollStart = unsafe extern "C" fn(*mut c_void, c_int, PollCb) -> c_int;
+type PollStop = unsafe extern "C" fn(*mut c_void) -> c_int;
+type Close = unsafe extern "C" fn(*mut c_void, Option<CloseCb>);
+type StrError = unsafe extern "C" fn(c_int) -> *const c_char;
 
 struct Uv {
     poll_size: usize,
-    poll_init: unsafe extern "C" fn(*mut c_void, *mut c_void, c_int) -> c_int,
-    poll_start: unsafe extern "C" fn(*mut c_void, c_int, PollCb) -> c_int,
-    poll_stop: unsafe extern "C" fn(*mut c_void) -> c_int,
-    close: unsafe extern "C" fn(*mut c_void, Option<CloseCb>),
-    strerror: unsafe extern "C" fn(c_int) -> *const c_char,
+    poll_init: PollInit,
+    poll_start: PollStart,
+    poll_stop: PollStop,
+    close: Close,
+    strerror: StrError,
 }
 
 /// libuv's functions from the running process, checked to be the libuv this code expects.
@@ -397,21 +415,19 @@ fn uv() -> Option<&'static Uv> {
                 let symbol = libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr());
                 (!symbol.is_null()).then_some(symbol)
             };
-            let type_name: unsafe extern "C" fn(c_int) -> *const c_char =
-                std::mem::transmute(find(c"uv_handle_type_name")?);
-            let handle_size: unsafe extern "C" fn(c_int) -> usize =
-                std::mem::transmute(find(c"uv_handle_size")?);
+            let type_name = transmute::<*mut c_void, HandleTypeName>(find(c"uv_handle_type_name")?);
+            let handle_size = transmute::<*mut c_void, HandleSize>(find(c"uv_handle_size")?);
             let name = type_name(UV_POLL);
             if name.is_null() || CStr::from_ptr(name).to_bytes() != b"poll" {
                 return None;
             }
             Some(Uv {
                 poll_size: handle_size(UV_POLL),
-                poll_init: std::mem::transmute(find(c"uv_poll_init")?),
-                poll_start: std::mem::transmute(find(c"uv_poll_start")?),
-                poll_stop: std::mem::transmute(find(c"uv_poll_stop")?),
-                close: std::mem::transmute(find(c"uv_close")?),
-                strerror: std::mem::transmute(find(c"uv_strerror")?),
+                poll_init: transmute::<*mut c_void, PollInit>(find(c"uv_poll_init")?),
+                poll_start: transmute::<*mut c_void, PollStart>(find(c"uv_poll_start")?),
+                poll_stop: transmute::<*mut c_void, PollStop>(find(c"uv_poll_stop")?),
+                close: transmute::<*mut c_void, Close>(find(c"uv_close")?),
+                strerror: transmute::<*mut c_void, StrError>(find(c"uv_strerror")?),
             })
         }
     })

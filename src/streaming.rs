@@ -191,6 +191,17 @@ pub struct ResponseStream<C: AsRef<[u8]> + Send + 'static> {
     tx: Option<Sender<Command<C>>>,
     shared: Arc<Shared>,
     spent: SpentChunks<C>,
+    /// The upload not handed to its thread yet: a kept-alive connection was ready, so the first
+    /// write goes out from the caller's thread (see `write`).
+    unstarted: Option<Unstarted<C>>,
+}
+
+/// What the upload thread needs, held until the first write.
+struct Unstarted<C> {
+    authority: String,
+    stream: TcpStream,
+    head: Vec<u8>,
+    rx: Receiver<Command<C>>,
 }
 
 impl<C: AsRef<[u8]> + Send + 'static> ResponseStream<C> {
@@ -211,11 +222,48 @@ impl<C: AsRef<[u8]> + Send + 'static> ResponseStream<C> {
         });
         let (tx, rx) = mpsc::channel();
         let head = request_head(&target, content_type);
-        let worker_shared = shared.clone();
         let spent = SpentChunks(Arc::new(Mutex::new(Vec::new())));
-        let worker_spent = spent.clone();
+        let mut stream = ResponseStream {
+            tx: Some(tx),
+            shared,
+            spent,
+            unstarted: None,
+        };
+        match take_idle(&target.authority) {
+            Some(kept) => {
+                stream.unstarted = Some(Unstarted {
+                    authority: target.authority,
+                    stream: kept,
+                    head,
+                    rx,
+                })
+            }
+            None => stream.start_upload(target.authority, None, head, rx)?,
+        }
+        Ok(stream)
+    }
+
+    /// Hands the upload to its thread. `connection`: one already open, on which `preamble` (the
+    /// head, or what is left of the head and first chunk) is to be written at once; without
+    /// one, the thread connects and sends the head with the first chunk.
+    fn start_upload(
+        &self,
+        authority: String,
+        connection: Option<TcpStream>,
+        preamble: Vec<u8>,
+        rx: Receiver<Command<C>>,
+    ) -> Result<(), RuntimeApiError> {
+        let worker_shared = self.shared.clone();
+        let worker_spent = self.spent.clone();
         run_on_upload_thread(Box::new(move || {
-            let result = upload(&target.authority, head, &rx, &worker_shared, &worker_spent);
+            let result = upload(
+                &authority,
+                connection,
+                preamble,
+                &rx,
+                &worker_shared,
+                &worker_spent,
+            );
             worker_shared.finish(result);
         }))
         .map_err(|e| {
@@ -223,27 +271,69 @@ impl<C: AsRef<[u8]> + Send + 'static> ResponseStream<C> {
                 ErrorCode::Protocol,
                 format!("could not start the response stream's thread: {e}"),
             )
-        })?;
-        Ok(ResponseStream {
-            tx: Some(tx),
-            shared,
-            spent,
         })
+    }
+
+    /// The first write on a kept-alive connection: the head and a small first chunk go out from
+    /// this thread in one non-blocking `write`, so the first byte does not wait for the upload
+    /// thread to wake (docs/streaming.md). Returns whether `chunks` were sent (or left in the
+    /// preamble the thread finishes writing); `false` leaves them to the queue.
+    fn first_write(&mut self, chunks: &[C]) -> Result<bool, RuntimeApiError> {
+        let Some(Unstarted {
+            authority,
+            stream,
+            head,
+            rx,
+        }) = self.unstarted.take()
+        else {
+            return Ok(false);
+        };
+        let total: usize = chunks.iter().map(|c| c.as_ref().len()).sum();
+        if total > COALESCE_MAX {
+            self.start_upload(authority, Some(stream), head, rx)?;
+            return Ok(false);
+        }
+        let mut preamble = ChunkedWriter::new(Vec::new(), head);
+        // Into memory: cannot fail, and every part is small enough to be copied.
+        let _ = preamble.chunk(chunks);
+        let mut bytes = preamble.pending;
+        match (&stream).write(&bytes) {
+            Ok(n) => {
+                bytes.drain(..n);
+                self.start_upload(authority, Some(stream), bytes, rx)?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.start_upload(authority, Some(stream), bytes, rx)?;
+            }
+            // Closed since it was checked: nothing of this request reached the server, so all
+            // of it goes on a new connection.
+            Err(_) => {
+                drop(stream);
+                self.start_upload(authority, None, bytes, rx)?;
+            }
+        }
+        Ok(true)
     }
 
     /// Queues chunks (sent as one HTTP chunk; empty ones are skipped). Returns whether there is
     /// still room; when there is not, the caller should wait for `when_drained`. Refused once the
     /// stream has ended or the upload has broken.
-    pub fn write(&self, chunks: Vec<C>) -> Result<bool, RuntimeApiError> {
+    pub fn write(&mut self, chunks: Vec<C>) -> Result<bool, RuntimeApiError> {
         self.spent.reclaim();
         if let Some(e) = lock(&self.shared.broken).as_ref() {
             return Err(e.clone());
         }
-        let tx = self.tx.as_ref().ok_or_else(ended_error)?;
+        if self.tx.is_none() {
+            return Err(ended_error());
+        }
         let n: usize = chunks.iter().map(|c| c.as_ref().len()).sum();
         if n == 0 {
             return Ok(self.shared.has_room());
         }
+        if self.first_write(&chunks)? {
+            return Ok(self.shared.has_room());
+        }
+        let tx = self.tx.as_ref().ok_or_else(ended_error)?;
         self.shared.queued.fetch_add(n, Ordering::SeqCst);
         if tx.send(Command::Chunks(chunks, n)).is_err() {
             // The worker is gone: the upload finished with an error already recorded.
@@ -284,11 +374,28 @@ impl<C: AsRef<[u8]> + Send + 'static> ResponseStream<C> {
         how: StreamEnd,
         on_finished: impl FnOnce(Result<StreamAnswer, RuntimeApiError>) + Send + 'static,
     ) {
+        self.start_if_unstarted();
         if let Some(tx) = self.tx.take() {
             // A send error means the worker already stopped; its result is in `finished`.
             let _ = tx.send(Command::End(how));
         }
         self.on_finished(on_finished);
+    }
+
+    /// Nothing was written: the thread sends the head with whatever comes next (the end, or
+    /// nothing for a dropped stream, which it then aborts).
+    fn start_if_unstarted(&mut self) {
+        if let Some(Unstarted {
+            authority,
+            stream,
+            head,
+            rx,
+        }) = self.unstarted.take()
+        {
+            if let Err(e) = self.start_upload(authority, Some(stream), head, rx) {
+                self.shared.finish(Err(e));
+            }
+        }
     }
 
     fn on_finished(&self, f: impl FnOnce(Result<StreamAnswer, RuntimeApiError>) + Send + 'static) {
@@ -301,6 +408,12 @@ impl<C: AsRef<[u8]> + Send + 'static> ResponseStream<C> {
             }
             Slot::Waiting(cb) => *cb = Some(Box::new(f)),
         }
+    }
+}
+
+impl<C: AsRef<[u8]> + Send + 'static> Drop for ResponseStream<C> {
+    fn drop(&mut self) {
+        self.start_if_unstarted();
     }
 }
 
@@ -388,12 +501,20 @@ fn header_value(value: &str) -> String {
 /// The worker thread's whole job: connect, send every queued chunk, end, read the answer.
 fn upload<C: AsRef<[u8]>>(
     authority: &str,
-    head: Vec<u8>,
+    connection: Option<TcpStream>,
+    preamble: Vec<u8>,
     rx: &Receiver<Command<C>>,
     shared: &Shared,
     spent: &SpentChunks<C>,
 ) -> Result<StreamAnswer, RuntimeApiError> {
-    let stream = match connect(authority) {
+    // A connection handed over by the caller's first write already carries part of the request:
+    // the rest of it goes out now, whatever comes next.
+    let handed_over = connection.is_some();
+    let connected = match connection {
+        Some(stream) => stream.set_nonblocking(false).map(|_| stream),
+        None => connect(authority),
+    };
+    let stream = match connected {
         Ok(s) => s,
         Err(e) => {
             let err = RuntimeApiError::new(
@@ -403,8 +524,12 @@ fn upload<C: AsRef<[u8]>>(
             return Err(broken(shared, rx, spent, err));
         }
     };
-    let mut out = ChunkedWriter::new(&stream, head);
-    let sent = send_body(&mut out, rx, shared, spent);
+    let mut out = ChunkedWriter::new(&stream, preamble);
+    let sent = if handed_over {
+        out.flush().and_then(|_| send_body(&mut out, rx, shared, spent))
+    } else {
+        send_body(&mut out, rx, shared, spent)
+    };
     if let Ok(false) = sent {
         // Abandoned: never wait for an answer to a request the server is still reading.
         let _ = stream.shutdown(std::net::Shutdown::Both);
@@ -452,34 +577,38 @@ const MAX_IDLE: usize = 4;
 const MAX_IDLE_AGE: Duration = Duration::from_secs(2);
 
 fn connect(authority: &str) -> io::Result<TcpStream> {
-    loop {
-        let kept = {
-            let mut idle = lock(&IDLE);
-            let found = idle.iter().rposition(|(a, _, _)| a == authority);
-            found.map(|i| idle.remove(i))
-        };
-        match kept {
-            Some((_, stream, since)) if since.elapsed() < MAX_IDLE_AGE && still_open(&stream) => {
-                return Ok(stream)
-            }
-            Some(_) => continue, // closed by the server meanwhile: try the next one
-            None => break,
-        }
+    if let Some(stream) = take_idle(authority) {
+        stream.set_nonblocking(false)?;
+        return Ok(stream);
     }
     let stream = TcpStream::connect(authority)?;
     stream.set_nodelay(true)?;
     Ok(stream)
 }
 
+/// A kept-alive connection to `authority` that is still open, left in non-blocking mode.
+fn take_idle(authority: &str) -> Option<TcpStream> {
+    loop {
+        let (_, stream, since) = {
+            let mut idle = lock(&IDLE);
+            let found = idle.iter().rposition(|(a, _, _)| a == authority)?;
+            idle.remove(found)
+        };
+        if since.elapsed() < MAX_IDLE_AGE && still_open(&stream) {
+            return Some(stream);
+        }
+        // Closed by the server meanwhile, or idle too long: try the next one.
+    }
+}
+
 /// An idle connection the server has closed reads as end-of-file (or fails) at once; an open
-/// one has nothing to read.
+/// one has nothing to read. Leaves the socket non-blocking.
 fn still_open(stream: &TcpStream) -> bool {
     if stream.set_nonblocking(true).is_err() {
         return false;
     }
     let mut byte = [0u8; 1];
-    let open = matches!(stream.peek(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
-    stream.set_nonblocking(false).is_ok() && open
+    matches!(stream.peek(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
 }
 
 fn keep_idle(authority: &str, stream: TcpStream) {
@@ -1100,26 +1229,84 @@ mod tests {
 
     #[test]
     fn streaming_connection_is_kept_for_the_next_stream() {
+        // Each stream after the first starts on the kept connection, where a small first write
+        // goes out from the caller's thread: every shape of stream must still be byte-exact.
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = listener.local_addr().unwrap().to_string();
         let server = thread::spawn(move || {
             let (sock, _) = listener.accept().unwrap();
             let mut reader = BufReader::new(&sock);
             let mut raws = Vec::new();
-            for _ in 0..2 {
+            for _ in 0..4 {
                 raws.push(read_raw_request(&mut reader));
                 (&sock).write_all(ANSWER_202).unwrap();
             }
             // A second connection would wait here forever: none is accepted.
             raws
         });
-        for id in ["first", "second"] {
-            let mut s = open(&endpoint, id, DEFAULT_CONTENT_TYPE, 1 << 20);
-            s.write(vec![id.as_bytes().to_vec()]).unwrap();
-            assert_eq!(end_and_wait(&mut s, StreamEnd::Complete).unwrap().status, 202);
-        }
+        let big = vec![b'z'; 3 * COALESCE_MAX];
+        let path = |id: &str| format!("/2018-06-01/runtime/invocation/{id}/response");
+        let mut expected = Vec::new();
+
+        let mut s = open(&endpoint, "first", DEFAULT_CONTENT_TYPE, 1 << 20);
+        s.write(vec![b"first".to_vec()]).unwrap();
+        assert_eq!(end_and_wait(&mut s, StreamEnd::Complete).unwrap().status, 202);
+        expected.push(
+            format!(
+                "{}5\r\nfirst\r\n0\r\n\r\n",
+                head(&endpoint, &path("first"), DEFAULT_CONTENT_TYPE)
+            )
+            .into_bytes(),
+        );
+
+        // small first write (sent from here), then a large one (through the queue)
+        let mut s = open(&endpoint, "second", "text/plain", 1 << 20);
+        s.write(vec![b"ab".to_vec(), b"c".to_vec()]).unwrap();
+        s.write(vec![big.clone()]).unwrap();
+        assert_eq!(end_and_wait(&mut s, StreamEnd::Complete).unwrap().status, 202);
+        let mut second = format!(
+            "{}3\r\nabc\r\n{:x}\r\n",
+            head(&endpoint, &path("second"), "text/plain"),
+            big.len()
+        )
+        .into_bytes();
+        second.extend_from_slice(&big);
+        second.extend_from_slice(b"\r\n0\r\n\r\n");
+        expected.push(second);
+
+        // a large first write: left to the upload thread
+        let mut s = open(&endpoint, "third", DEFAULT_CONTENT_TYPE, 1 << 20);
+        s.write(vec![big.clone()]).unwrap();
+        assert_eq!(end_and_wait(&mut s, StreamEnd::Complete).unwrap().status, 202);
+        let mut third = format!(
+            "{}{:x}\r\n",
+            head(&endpoint, &path("third"), DEFAULT_CONTENT_TYPE),
+            big.len()
+        )
+        .into_bytes();
+        third.extend_from_slice(&big);
+        third.extend_from_slice(b"\r\n0\r\n\r\n");
+        expected.push(third);
+
+        // no write at all, then a failure
+        let mut s = open(&endpoint, "fourth", DEFAULT_CONTENT_TYPE, 1 << 20);
+        let how = StreamEnd::Failed {
+            error_type: "E".into(),
+            error_json: b"{}".to_vec(),
+        };
+        assert_eq!(end_and_wait(&mut s, how).unwrap().status, 202);
+        expected.push(
+            format!(
+                "{}0\r\nLambda-Runtime-Function-Error-Type: E\r\nLambda-Runtime-Function-Error-Body: e30=\r\n\r\n",
+                head(&endpoint, &path("fourth"), DEFAULT_CONTENT_TYPE)
+            )
+            .into_bytes(),
+        );
+
         let raws = server.join().unwrap();
-        assert!(String::from_utf8_lossy(&raws[1]).contains("/invocation/second/response"));
+        for (raw, want) in raws.iter().zip(&expected) {
+            assert_eq!(String::from_utf8_lossy(raw), String::from_utf8_lossy(want));
+        }
     }
 
     #[test]
@@ -1155,7 +1342,7 @@ mod tests {
             let _ = (&sock).read_to_end(&mut all);
             all
         });
-        let s = open(&endpoint, "gone", DEFAULT_CONTENT_TYPE, 1 << 20);
+        let mut s = open(&endpoint, "gone", DEFAULT_CONTENT_TYPE, 1 << 20);
         s.write(vec![b"abc".to_vec()]).unwrap();
         drop(s);
         let raw = String::from_utf8(server.join().unwrap()).unwrap();
