@@ -21,6 +21,12 @@ const INTENDED = {
     'unhandled-rejection-nonerror',
   ],
 };
+// Cases whose golden records one side of a timing race (docs/compatibility.md, "Timing races"):
+// they may pass or fail, and a failure is reported without failing the run.
+const RACES = {
+  'ric3-node20': ['order-context-succeed'],
+  'ric4-node24': [],
+};
 const PEER_NODE = { 'ric3-node20': 20, 'ric4-node24': 24 };
 
 const dir = [process.env.CONFORMANCE_DIR, path.join(ROOT, '..', 'shared', 'conformance'), '/work/shared/conformance']
@@ -44,7 +50,9 @@ for (const peer of peers) {
   process.stderr.write(r.stderr);
   const failed = [...r.stdout.matchAll(/^FAIL ([\w-]+)/gm)].map((m) => m[1]).sort();
   const summary = /(\d+) passed, (\d+) failed/.exec(r.stdout);
-  const unexpected = failed.filter((c) => !INTENDED[peer].includes(c));
+  const raced = failed.filter((c) => RACES[peer].includes(c));
+  if (raced.length) console.log(`conformance ${peer}: timing race lost, tolerated (docs/compatibility.md): ${raced.join(', ')}`);
+  const unexpected = failed.filter((c) => !INTENDED[peer].includes(c) && !RACES[peer].includes(c));
   const gone = INTENDED[peer].filter((c) => !failed.includes(c));
   if (!summary) {
     console.error(`conformance ${peer}: the suite did not run (exit ${r.status})`);
@@ -59,7 +67,7 @@ for (const peer of peers) {
     ok = false;
   }
   if (summary && !unexpected.length && !gone.length) {
-    console.log(`conformance ${peer}: OK (${summary[1]} passed, ${failed.length} intended differences)`);
+    console.log(`conformance ${peer}: OK (${summary[1]} passed, ${failed.length - raced.length} intended differences, ${raced.length} timing races lost)`);
   }
 }
 process.exit(ok ? 0 : 1);
