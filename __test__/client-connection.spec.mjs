@@ -1,17 +1,27 @@
-// The connection and the thread: one kept-alive TCP connection across calls, recovery when the
-// server closes it, and the blocking GET next running off the JS thread.
+// Connections and threads: kept-alive TCP connections across calls (GET next's own, and the
+// posts'), recovery when the server closes them, and a GET next that never blocks the JS
+// thread, whether the event loop or the long-poll thread serves it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RuntimeClient } from '../lib/native.mjs';
 import { startRuntimeApi } from './helpers/runtime-api.mjs';
 
 const PENDING_NEXT = fileURLToPath(new URL('./fixtures/client/pending-next.mjs', import.meta.url));
 
-function runPendingNext(t, endpoint, mode) {
-  const child = spawn(process.execPath, [PENDING_NEXT, endpoint, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+// GET next is served by the event loop itself (src/next_on_loop.rs), or by the client's
+// long-poll thread when told so (the fallback where libuv cannot be reached): both must keep
+// the process alive while pending, and neither may hold up process.exit().
+const NEXT_PATHS = { 'event loop': {}, 'long-poll thread': { LAMBDA_RAPID_NEXT_ON_THREAD: '1' } };
+
+function runPendingNext(t, endpoint, mode, env = {}) {
+  const child = spawn(process.execPath, [PENDING_NEXT, endpoint, mode], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
   t.after(() => child.kill('SIGKILL'));
   let stdout = '';
   child.stdout.on('data', (d) => { stdout += d; });
@@ -182,22 +192,46 @@ test('respond() runs off the JS thread too: a slow Runtime API does not block ti
   assert.equal((await done).entry.body.toString(), '{"slow":true}');
 });
 
-test('a pending next() keeps the process alive until its event arrives', { timeout: 20_000 }, async (t) => {
-  const { api } = await setup(t);
-  const { exited } = runPendingNext(t, api.endpoint, 'wait');
-  await api.waitForRequest((r) => r.method === 'GET');
-  await sleep(200); // nothing else is pending in the child: only the GET keeps it running
-  api.invoke({}, { requestId: 'kept-alive' });
-  const { code, stdout } = await exited;
-  assert.equal(stdout, 'invocation kept-alive\n');
-  assert.equal(code, 0);
-});
+for (const [path, env] of Object.entries(NEXT_PATHS)) {
+  test(`a pending next() keeps the process alive until its event arrives (${path})`, { timeout: 20_000 }, async (t) => {
+    const { api } = await setup(t);
+    const { exited } = runPendingNext(t, api.endpoint, 'wait', env);
+    await api.waitForRequest((r) => r.method === 'GET');
+    await sleep(200); // nothing else is pending in the child: only the GET keeps it running
+    api.invoke({}, { requestId: 'kept-alive' });
+    const { code, stdout } = await exited;
+    assert.equal(stdout, 'invocation kept-alive\n');
+    assert.equal(code, 0);
+  });
 
-test('process.exit() while a next() is pending ends the process', { timeout: 20_000 }, async (t) => {
+  test(`process.exit() while a next() is pending ends the process (${path})`, { timeout: 20_000 }, async (t) => {
+    const { api } = await setup(t);
+    const { exited } = runPendingNext(t, api.endpoint, 'exit', env);
+    const { code, signal, stdout } = await exited;
+    assert.equal(signal, null);
+    assert.equal(code, 3, 'exited with its own code, not killed by the test timeout');
+    assert.equal(stdout, '');
+  });
+}
+
+test('GET next needs no thread: the long-poll thread starts only when told to, or for a second pending next()', { timeout: 20_000 }, async (t) => {
   const { api } = await setup(t);
-  const { exited } = runPendingNext(t, api.endpoint, 'exit');
-  const { code, signal, stdout } = await exited;
-  assert.equal(signal, null);
-  assert.equal(code, 3, 'exited with its own code, not killed by the test timeout');
-  assert.equal(stdout, '');
+  const threads = () => fs.readdirSync('/proc/self/task')
+    .map((id) => fs.readFileSync(`/proc/self/task/${id}/comm`, 'utf8').trim())
+    .filter((name) => name.startsWith('lambda-rapid-ne')).length;
+  const client = new RuntimeClient(api.endpoint);
+  const before = threads();
+  api.invoke({ n: 1 }, { requestId: 'one-at-a-time' });
+  assert.equal((await client.next()).requestId, 'one-at-a-time');
+  assert.equal(threads(), before, 'no thread was started for a lone next()');
+  // Two at once: the first on the event loop, the second on the thread; each gets one event,
+  // in the order the GETs were sent.
+  const first = client.next();
+  await api.waitForRequest((r, i) => r.method === 'GET' && i > 0);
+  const second = client.next();
+  await api.waitForRequest((r, i) => r.method === 'GET' && i > 1);
+  api.invoke({}, { requestId: 'a' });
+  api.invoke({}, { requestId: 'b' });
+  assert.deepEqual([(await first).requestId, (await second).requestId], ['a', 'b']);
+  assert.equal(threads(), before + 1, 'the second pending next() started the thread');
 });
