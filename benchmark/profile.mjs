@@ -2,12 +2,13 @@
 // Where does a candidate's time go? Runs one trial of one scenario under a profiler and prints
 // a summary per invocation. For finding causes, not for the figures (profilers slow things down).
 //
-//   node benchmark/profile.mjs --tool cpu-prof|strace|perf [--candidate lambda-rapid]
+//   node benchmark/profile.mjs --tool cpu-prof|strace|perf|perf-stat [--candidate lambda-rapid]
 //        [--scenario echo-100B] [--node 22] [-n 3000] [--env KEY=VALUE ...]
 //
 // cpu-prof: V8's sampling profiler (--cpu-prof), self time by function, top 30.
 // strace:   system calls made during the measured window (strace -c -f), per invocation.
 // perf:     perf record -g over the measured window (with --perf-basic-prof), top symbols.
+// perf-stat: counters (CPU time, context switches, cycles, instructions, ...) per invocation.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -104,6 +105,17 @@ if (opts.tool === 'cpu-prof') {
   });
   const r = spawnSync('perf', ['report', '-i', out, '--stdio', '--no-children', '--sort', 'dso,sym', '--percent-limit', '0.7'], { encoding: 'utf8' });
   console.log(r.stdout.split('\n').filter((l) => /^\s+[\d.]+%/.test(l)).slice(0, 60).join('\n'));
+} else if (opts.tool === 'perf-stat') {
+  const out = path.join(dir, 'perf-stat.txt');
+  metrics = await trial(server, node.bin, candidate, scenario, {
+    warm: 200, n,
+    around: async (pid) => attach('perf', ['stat', '-e', 'task-clock,context-switches,cpu-migrations,page-faults,cycles,instructions,cache-misses', '-p', String(pid), '-o', out])(),
+  });
+  const per = (v) => (Number(v.replace(/,/g, '')) / n).toFixed(1);
+  for (const line of fs.readFileSync(out, 'utf8').split('\n')) {
+    const m = /^\s*([\d,.]+)\s+(?:msec\s+)?([\w-]+)/.exec(line);
+    if (m) console.log(`${m[2].padEnd(18)} ${m[1].padStart(16)}   per invocation: ${per(m[1])}`);
+  }
 } else {
   console.error(`unknown --tool ${opts.tool}`);
   process.exit(2);
