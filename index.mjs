@@ -34,6 +34,7 @@ import { Errors, errorPost, xrayCause, serializeResult } from './lib/errors.mjs'
 import { callbackEraContextBase, contextBuilder, forwardTraceId } from './lib/context.mjs';
 import { loadHandler } from './lib/handler.mjs';
 import { installAwsLambdaGlobal, isStreamingHandler } from './lib/awslambda.mjs';
+import { builtin } from './lib/builtin.mjs';
 
 const env = process.env;
 // AWS_LAMBDA_RUNTIME_VERBOSE=1..3: the runtime's own debug lines (`RUNTIME RAPID ...`); no-ops
@@ -41,6 +42,13 @@ const env = process.env;
 const { verbose, vverbose } = verboseLogger('RAPID');
 const NO_GLOBAL_AWSLAMBDA = env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === '1' ||
   env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === 'true';
+
+// ---- 0. Managed Instances: the main thread only runs the workers (lib/workers.mjs) ----------
+if (mode.multiConcurrent && builtin('node:worker_threads').isMainThread) {
+  const { runWorkers } = await import('./lib/workers.mjs');
+  await runWorkers({ entry: new URL(import.meta.url), verbose });
+  process.exit(0);
+}
 
 // ---- 1. start-up ------------------------------------------------------------------------------
 const log = installLogging({ mode });
@@ -58,7 +66,9 @@ try {
   process.exit(1);
 }
 
-let current = null; // the invocation in flight, until its response or error is posted
+// The invocations in flight, by request id, until their response or error is posted: one at a
+// time, except on Managed Instances, where they overlap.
+const inFlight = new Map();
 let initialized = false; // true once the first GET next has been sent
 let initErrorPosted = false;
 let onBeforeExit = null; // what an event loop that drains mid-invocation means (one-shot)
@@ -110,6 +120,7 @@ const invoker = mode.handlerReceiver === 'Runtime' ? new Runtime(handler) : new 
 const drainedIsError = isAsync || mode.neverSettledNonAsync === 'node-js-exit';
 initialized = true;
 if (mode.invokeLoop === 'callback') scheduleNext();
+else if (mode.multiConcurrent) serveConcurrently();
 else serveFrom(client.next());
 
 // ---- 2.-4. the invoke loop, 4.x ------------------------------------------------------------
@@ -128,11 +139,27 @@ async function serveFrom(next) {
   }
 }
 
+// 4.x on Managed Instances: the next GET goes out as soon as an event arrives, and each
+// invocation starts in a setImmediate turn of its own, as in the official client; how many run
+// at once is the Runtime API's to say (AWS_LAMBDA_MAX_CONCURRENCY).
+async function serveConcurrently() {
+  for (;;) {
+    let inv;
+    try {
+      inv = await client.next();
+    } catch (err) {
+      if (!invocationRejected(err)) return;
+      continue;
+    }
+    setImmediate(() => log.runInInvocation(inv.requestId, inv.tenantId, () => invokeAwaiting(inv), inv.traceId));
+  }
+}
+
 // 4.x: the handler's result is awaited whatever the handler is (callbacks were refused at
 // start-up); one setImmediate turn separates its settling from the POST.
 async function invokeAwaiting(inv) {
   vverbose('Runtime::invoke', inv.requestId);
-  current = inv;
+  inFlight.set(inv.requestId, inv);
   let ok = false;
   let value;
   try {
@@ -144,7 +171,8 @@ async function invokeAwaiting(inv) {
       return;
     }
     value = invoker.handler(event, context);
-    if (isThenable(value)) value = await settledOrDrained(value);
+    // On Managed Instances a GET is always pending, so the loop never drains.
+    if (isThenable(value)) value = await (mode.multiConcurrent ? value : settledOrDrained(value));
     ok = true;
   } catch (err) {
     value = err;
@@ -191,7 +219,7 @@ function invokeOrStream(inv) {
 // no declared parameters.
 function invokeCallbackEra(inv) {
   const id = inv.requestId;
-  current = inv;
+  inFlight.set(inv.requestId, inv);
   const state = { waitForEmptyEventLoop: true, answered: false, completed: false };
 
   const postError = (err) => {
@@ -271,7 +299,7 @@ function invokeCallbackEra(inv) {
 // 3.x streaming: the next GET waits for the event loop to drain, unless the function set
 // context.callbackWaitsForEmptyEventLoop = false (the official StreamingContext).
 async function invokeStreamingCallbackEra(inv) {
-  current = inv;
+  inFlight.set(inv.requestId, inv);
   const state = { waitForEmptyEventLoop: true };
   try {
     const event = JSON.parse(inv.body);
@@ -280,7 +308,7 @@ async function invokeStreamingCallbackEra(inv) {
     await streamResponse(inv, event, context);
   } catch (err) {
     // Bad event JSON or client context: nothing was streamed yet, so a plain error post.
-    if (current) postInvokeError(inv.requestId, err);
+    if (inFlight.has(inv.requestId)) postInvokeError(inv.requestId, err);
   }
   if (state.waitForEmptyEventLoop) onBeforeExit = scheduleNext;
   else scheduleNext();
@@ -294,7 +322,7 @@ async function streamResponse(inv, event, context) {
   } catch (err) {
     postFailed(inv.requestId, err);
   }
-  current = null;
+  inFlight.delete(inv.requestId);
 }
 
 // ---- posting ---------------------------------------------------------------------------------
@@ -312,7 +340,7 @@ function postResponse(id, result) {
   } catch (err) {
     postFailed(id, err, body);
   }
-  current = null;
+  inFlight.delete(id);
 }
 
 function postInvokeError(id, err) {
@@ -330,7 +358,7 @@ function postInvokeErrorQuietly(id, err) {
     console.error(`Could not post the error of invocation ${id} to the Runtime API: ${e?.message ?? e}`);
     if (e?.code === 'ERR_RUNTIME_API_UNREACHABLE') process.exit(mode.runtimeApiFailureExitCode);
   }
-  current = null;
+  inFlight.delete(id);
 }
 
 function postInitError(err) {
@@ -411,8 +439,11 @@ function installProcessErrorHandlers() {
   });
 }
 
+// The invocation the error belongs to: the one whose async context it was thrown in when there
+// are several (Managed Instances), else the one in flight.
 function reportProcessError(err) {
-  if (current) postInvokeErrorQuietly(current.requestId, err);
+  const inv = inFlight.get(log.requestId) ?? [...inFlight.values()].at(-1);
+  if (inv) postInvokeErrorQuietly(inv.requestId, err);
   else if (!initialized) postInitError(err);
 }
 

@@ -68,7 +68,7 @@ export function modeFor(env = process.env, nodeVersion = process.versions.node) 
   const reason = named
     ? `AWS_EXECUTION_ENV=${env.AWS_EXECUTION_ENV}${managedInstances ? ' with AWS_LAMBDA_MAX_CONCURRENCY' : ''}`
     : `Node.js ${nodeVersion}${managedInstances ? ' with AWS_LAMBDA_MAX_CONCURRENCY' : ''}`;
-  return Object.freeze(v4 ? v4Mode(env, reason) : v3Mode(reason));
+  return Object.freeze(v4 ? v4Mode(env, reason, managedInstances) : v3Mode(reason));
 }
 
 function v3Mode(reason) {
@@ -77,6 +77,7 @@ function v3Mode(reason) {
     name: '3.x',
     reason,
     invokeLoop: 'callback',
+    multiConcurrent: false,
     callbackHandlers: true,
     callbackRefusedMessage: undefined,
     legacyContext: true,
@@ -112,12 +113,14 @@ function v3Mode(reason) {
   };
 }
 
-function v4Mode(env, reason) {
+function v4Mode(env, reason, managedInstances) {
   return {
     version: 4,
     name: '4.x',
     reason,
     invokeLoop: 'await',
+    // Managed Instances: worker threads, each serving invocations that overlap (lib/workers.mjs).
+    multiConcurrent: managedInstances,
     callbackHandlers: false,
     callbackRefusedMessage:
       env.AWS_EXECUTION_ENV === 'AWS_Lambda_nodejs22.x' ? CALLBACK_REFUSED_NODE22 : CALLBACK_REFUSED_NODE24,

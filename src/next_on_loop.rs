@@ -221,8 +221,9 @@ impl State {
             self.watch = None; // closes the old handle...
             pending.next.drop_retired(); // ...before its socket is closed
             let data: *const RefCell<State> = Rc::as_ptr(&pending.keep_alive);
-            self.watch =
-                Some(Watch::new(self.uv_loop, fd, data.cast()).map_err(|s| broken("uv_poll_init", s))?);
+            self.watch = Some(
+                Watch::new(self.env, self.uv_loop, fd, data.cast()).map_err(|s| broken("uv_poll_init", s))?,
+            );
         }
         let watch = self.watch.as_mut().ok_or_else(|| broken("no handle", 0))?;
         watch.start(want).map_err(|s| broken("uv_poll_start", s))
@@ -266,9 +267,9 @@ unsafe fn resolve_or_reject(
 
 /// libuv's callback: the socket is ready (or watching it failed).
 unsafe extern "C" fn on_ready(handle: *mut c_void, status: c_int, _events: c_int) {
-    // SAFETY: `data` is the state the watch was made for, kept alive by the pending GET (a
-    // stopped watch does not call back; a state dropped closes its watch first).
-    let state = unsafe { &*(*handle.cast::<*const RefCell<State>>()) };
+    // SAFETY: the header's state is the one the watch was made for, kept alive by the pending
+    // GET (a stopped watch does not call back; a state dropped closes its watch first).
+    let state = unsafe { &*(*header_of(handle)).state.cast::<RefCell<State>>() };
     let Ok(mut borrowed) = state.try_borrow_mut() else {
         return;
     };
@@ -312,32 +313,72 @@ unsafe extern "C" fn on_ready(handle: *mut c_void, status: c_int, _events: c_int
 
 // ---- libuv, as Node exports it ----------------------------------------------------------------
 
-/// A `uv_poll_t` on one socket. Dropping it closes the handle; libuv frees nothing of ours,
-/// so the memory goes in the close callback.
+/// A `uv_poll_t` on one socket, allocated behind a [`Header`] of ours. Dropping the `Watch`
+/// closes the handle; the memory goes when both the `Watch` and libuv are done with it.
+///
+/// At the environment's teardown (a worker thread ending, Managed Instances) Node refuses to
+/// close a loop that still has handles, and aborts the process. So each handle registers an
+/// async cleanup hook (`napi_add_async_cleanup_hook`): at teardown it closes the handle, and
+/// Node keeps the loop running until the close has completed and the hook is removed.
 struct Watch {
-    handle: *mut c_void,
+    base: *mut Header,
     fd: RawFd,
 }
 
+#[repr(C)]
+struct Header {
+    /// The state the watch serves (`on_ready` reads it).
+    state: *const c_void,
+    /// The teardown hook, removed once the handle is closed (null if it could not be added).
+    teardown: sys::napi_async_cleanup_hook_handle,
+    closing: bool,
+    /// The `Watch` and libuv: the memory is freed by the last one done with it.
+    owners: u8,
+}
+
+/// Room for the header, keeping the uv_poll_t that follows it 16-byte aligned.
+const HEADER: usize = 64;
+const _: () = assert!(std::mem::size_of::<Header>() <= HEADER);
+
 impl Watch {
-    fn new(uv_loop: *mut c_void, fd: RawFd, data: *const c_void) -> std::result::Result<Self, c_int> {
+    fn new(
+        env: sys::napi_env,
+        uv_loop: *mut c_void,
+        fd: RawFd,
+        state: *const c_void,
+    ) -> std::result::Result<Self, c_int> {
         let uv = uv().ok_or(-1)?;
-        let layout = poll_layout(uv);
-        // SAFETY: a fresh allocation of the size libuv reports for a uv_poll_t.
-        let handle = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<c_void>();
-        if handle.is_null() {
+        let layout = watch_layout(uv);
+        // SAFETY: a fresh allocation of the header plus the size libuv reports for a uv_poll_t.
+        let base = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<Header>();
+        if base.is_null() {
             return Err(-12); // ENOMEM
         }
-        // SAFETY: an unused handle, the loop of this thread, a socket we own.
-        let status = unsafe { (uv.poll_init)(uv_loop, handle, fd) };
+        // SAFETY: the allocation starts with room for a Header; the handle follows it.
+        let status = unsafe {
+            base.write(Header {
+                state,
+                teardown: ptr::null_mut(),
+                closing: false,
+                owners: 2,
+            });
+            (uv.poll_init)(uv_loop, handle_of(base), fd)
+        };
         if status != 0 {
             // SAFETY: allocated above with this layout, never given to libuv.
-            unsafe { std::alloc::dealloc(handle.cast(), layout) };
+            unsafe { std::alloc::dealloc(base.cast(), layout) };
             return Err(status);
         }
-        // SAFETY: `data` is uv_handle_t's first field, ours to use.
-        unsafe { *handle.cast::<*const c_void>() = data };
-        Ok(Watch { handle, fd })
+        // SAFETY: JS thread, its env; `base` outlives the hook (it is removed before the free).
+        unsafe {
+            let mut teardown = ptr::null_mut();
+            if sys::napi_add_async_cleanup_hook(env, Some(on_teardown), base.cast(), &mut teardown)
+                == sys::Status::napi_ok
+            {
+                (*base).teardown = teardown;
+            }
+        }
+        Ok(Watch { base, fd })
     }
 
     fn start(&mut self, want: Want) -> std::result::Result<(), c_int> {
@@ -346,8 +387,9 @@ impl Watch {
             Want::Readable => UV_READABLE,
             Want::Writable => UV_WRITABLE,
         };
-        // SAFETY: an initialised, open handle.
-        match unsafe { (uv.poll_start)(self.handle, events, on_ready) } {
+        // SAFETY: an initialised handle, not closed while this Watch exists (teardown aside,
+        // after which nothing runs).
+        match unsafe { (uv.poll_start)(handle_of(self.base), events, on_ready) } {
             0 => Ok(()),
             status => Err(status),
         }
@@ -355,30 +397,80 @@ impl Watch {
 
     fn stop(&mut self) {
         if let Some(uv) = uv() {
-            // SAFETY: an initialised, open handle.
-            unsafe { (uv.poll_stop)(self.handle) };
+            // SAFETY: as in `start`; stopping a closing handle is a no-op in libuv.
+            unsafe { (uv.poll_stop)(handle_of(self.base)) };
         }
     }
 }
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        if let Some(uv) = uv() {
-            // SAFETY: an initialised handle, closed once; it stops watching at once.
-            unsafe { (uv.close)(self.handle, Some(free_handle)) };
+        // SAFETY: the header is alive while this Watch owns it.
+        unsafe {
+            close(self.base);
+            release(self.base);
         }
     }
 }
 
-unsafe extern "C" fn free_handle(handle: *mut c_void) {
-    if let Some(uv) = uv() {
-        // SAFETY: allocated in Watch::new with this layout; libuv is done with it.
-        unsafe { std::alloc::dealloc(handle.cast(), poll_layout(uv)) };
+fn handle_of(base: *mut Header) -> *mut c_void {
+    // SAFETY: the handle lives HEADER bytes into the same allocation.
+    unsafe { base.cast::<u8>().add(HEADER).cast() }
+}
+
+fn header_of(handle: *mut c_void) -> *mut Header {
+    // SAFETY: every handle we give libuv sits HEADER bytes after its header.
+    unsafe { handle.cast::<u8>().sub(HEADER).cast() }
+}
+
+/// Closes the handle once, whoever asks first (the `Watch`, or the teardown hook).
+unsafe fn close(base: *mut Header) {
+    // SAFETY: the caller holds a live header.
+    unsafe {
+        if (*base).closing {
+            return;
+        }
+        (*base).closing = true;
+        if let Some(uv) = uv() {
+            (uv.close)(handle_of(base), Some(on_closed));
+        }
     }
 }
 
-fn poll_layout(uv: &Uv) -> std::alloc::Layout {
-    std::alloc::Layout::from_size_align(uv.poll_size, 16).unwrap_or(std::alloc::Layout::new::<[u64; 64]>())
+/// Gives up one owner's share; the last one frees the memory.
+unsafe fn release(base: *mut Header) {
+    // SAFETY: the caller is one of the `owners`.
+    unsafe {
+        (*base).owners -= 1;
+        if (*base).owners == 0 {
+            if let Some(uv) = uv() {
+                std::alloc::dealloc(base.cast(), watch_layout(uv));
+            }
+        }
+    }
+}
+
+unsafe extern "C" fn on_closed(handle: *mut c_void) {
+    let base = header_of(handle);
+    // SAFETY: libuv is done with the handle; the header is alive until this share is released.
+    unsafe {
+        let teardown = std::mem::replace(&mut (*base).teardown, ptr::null_mut());
+        if !teardown.is_null() {
+            sys::napi_remove_async_cleanup_hook(teardown);
+        }
+        release(base);
+    }
+}
+
+unsafe extern "C" fn on_teardown(_hook: sys::napi_async_cleanup_hook_handle, arg: *mut c_void) {
+    // SAFETY: the header the hook was added for; libuv still holds its share (the hook is
+    // removed in `on_closed`, which Node waits for).
+    unsafe { close(arg.cast()) };
+}
+
+fn watch_layout(uv: &Uv) -> std::alloc::Layout {
+    std::alloc::Layout::from_size_align(HEADER + uv.poll_size, 16)
+        .unwrap_or(std::alloc::Layout::new::<[u64; 64]>())
 }
 
 const UV_POLL: c_int = 8;

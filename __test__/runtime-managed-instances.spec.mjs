@@ -1,0 +1,102 @@
+// Managed Instances (4.x with AWS_LAMBDA_MAX_CONCURRENCY): the main thread starts worker threads
+// (AWS_LAMBDA_NODEJS_WORKER_COUNT, else 8 per CPU), each a runtime whose invocations overlap,
+// as in the official 4.x client (lib/workers.mjs, index.mjs). End to end against the test
+// Runtime API, with the fixtures in fixtures/runtime/mi.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startFunction, HERE } from './fixtures/runtime/harness.mjs';
+import { workerCount } from '../lib/workers.mjs';
+
+const MI_ROOT = path.join(HERE, 'mi');
+const T = { timeout: 30_000 };
+
+async function start(t, { workers, concurrency = 4, handler = 'index.handler' }) {
+  const fn = await startFunction({
+    handler,
+    taskRoot: MI_ROOT,
+    mode: 4,
+    env: { AWS_LAMBDA_MAX_CONCURRENCY: String(concurrency), AWS_LAMBDA_NODEJS_WORKER_COUNT: String(workers) },
+  });
+  t.after(() => fn.close());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapid-mi-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return { fn, dir };
+}
+
+const heldGets = (api) => api.requests.filter((r) => r.method === 'GET').length;
+
+async function waitFor(predicate, what) {
+  const deadline = Date.now() + 10_000;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+test('one worker serves overlapping invocations, each with its own request id in the logs', T, async (t) => {
+  const { fn, dir } = await start(t, { workers: 1 });
+  const [a, b] = await Promise.all([
+    fn.invoke({ id: 'a', waitFor: 'b', dir }, { requestId: 'mi-a' }),
+    fn.invoke({ id: 'b', waitFor: 'a', dir }, { requestId: 'mi-b' }),
+  ]);
+  assert.deepEqual([a.kind, b.kind], ['response', 'response']);
+  assert.equal(a.body.overlapped, true, 'a ran while b was running');
+  assert.equal(b.body.overlapped, true, 'b ran while a was running');
+  assert.equal(a.body.threadId, b.body.threadId, 'in the one worker');
+  assert.notEqual(a.body.threadId, 0, 'in a worker thread, not the main thread');
+  // JSON records (Managed Instances always log JSON), each tagged with its own invocation.
+  await waitFor(() => fn.rt.stdout.includes('"done a"') && fn.rt.stdout.includes('"done b"'), 'the records');
+  const records = fn.rt.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  for (const [id, requestId] of [['a', 'mi-a'], ['b', 'mi-b']]) {
+    for (const what of ['started', 'done']) {
+      const rec = records.find((r) => r.message === `${what} ${id}`);
+      assert.ok(rec, `a record for "${what} ${id}"`);
+      assert.equal(rec.requestId, requestId);
+    }
+  }
+});
+
+test('the main thread starts AWS_LAMBDA_NODEJS_WORKER_COUNT workers; together they run more invocations than workers', T, async (t) => {
+  const { fn, dir } = await start(t, { workers: 2, concurrency: 4 });
+  await waitFor(() => heldGets(fn.api) === 2, 'two held GETs, one per worker');
+  const ids = ['w', 'x', 'y', 'z'];
+  // Each waits until all four have started: they answer only if all four ran at once.
+  const results = await Promise.all(ids.map((id) =>
+    fn.invoke({ id, waitFor: ids.filter((other) => other !== id), dir }, { requestId: `mi-${id}` })));
+  for (const r of results) assert.equal(r.body.overlapped, true, `${r.body.id} overlapped`);
+  assert.ok(results.every((r) => r.body.threadId !== 0), 'all in worker threads');
+});
+
+test('a failing invocation posts its error and the others go on', T, async (t) => {
+  const { fn } = await start(t, { workers: 1, handler: 'index.fails' });
+  const [e1, e2] = await Promise.all([
+    fn.invoke({ id: 'e1' }, { requestId: 'mi-e1' }),
+    fn.invoke({ id: 'e2' }, { requestId: 'mi-e2' }),
+  ]);
+  assert.deepEqual([e1.kind, e2.kind], ['error', 'error']);
+  assert.equal(e1.body.errorMessage, 'failed e1');
+  assert.equal(e2.body.errorMessage, 'failed e2');
+});
+
+test('an uncaught exception ends its worker after its invocation\'s error is posted; the other workers go on', T, async (t) => {
+  const { fn } = await start(t, { workers: 2, handler: 'index.crashes' });
+  await waitFor(() => heldGets(fn.api) === 2, 'two held GETs, one per worker');
+  const crashed = await fn.invoke({ id: 'c1', crash: true }, { requestId: 'mi-c1' });
+  assert.equal(crashed.kind, 'error');
+  assert.equal(crashed.body.errorMessage, 'crashed in c1');
+  await waitFor(() => /Worker \d error:/.test(fn.rt.stderr), 'the worker\'s end on stderr');
+  const after = await fn.invoke({ id: 'c2' }, { requestId: 'mi-c2' });
+  assert.equal(after.kind, 'response', 'the other worker answers');
+  assert.equal(after.body.id, 'c2');
+});
+
+test('the worker count: AWS_LAMBDA_NODEJS_WORKER_COUNT, else 8 per CPU of the cgroup quota', () => {
+  assert.equal(workerCount({ AWS_LAMBDA_NODEJS_WORKER_COUNT: '5' }), 5);
+  assert.equal(workerCount({}, () => '200000 100000\n'), 16);
+  assert.equal(workerCount({}, () => '150000 100000'), 16, 'a part of a CPU counts as one');
+  assert.equal(workerCount({}, () => { throw new Error('no cgroup'); }), 8);
+  assert.equal(workerCount({}, () => 'max 100000'), 8 * os.availableParallelism());
+});
