@@ -152,8 +152,8 @@ impl LoopNext {
             keep_alive,
         }) = finished
         {
-            // Over before it needed the loop (the connection was refused): settled right here,
-            // inside this call (JS runs the microtasks after it).
+            // Over before it needed the loop (the connection was refused at once): rejected
+            // right here, inside this call. An answer never is: see PolledNext::resume.
             let convert = keep_alive.borrow().convert;
             // SAFETY: JS thread, its env, a deferred not settled yet.
             unsafe { resolve_or_reject(raw, deferred, result, convert) };
@@ -168,16 +168,22 @@ impl State {
     /// it has to wait, arms the watch; returns what to settle once it is over.
     fn advance(&mut self, status: c_int) -> Option<Finished> {
         let pending = self.pending.as_mut()?;
-        let step = if status < 0 {
-            Step::Done(Err(RuntimeApiError::new(
-                ErrorCode::Unreachable,
-                format!(
-                    "watching the Runtime API's connection failed: {}",
-                    uv_error(status)
-                ),
-            )))
-        } else {
-            pending.next.resume()
+        // libuv reports a socket error (a reset connection: POLLERR) as a failed poll; the next
+        // read or write says which error it is, and the state machine handles it (a reset
+        // before any answer is retried, on a new socket). Only a socket that still has nothing
+        // to say fails here.
+        let errored_fd = pending.next.fd();
+        let step = match pending.next.resume() {
+            Step::Wait(_) if status < 0 && pending.next.fd() == errored_fd => {
+                Step::Done(Err(RuntimeApiError::new(
+                    ErrorCode::Unreachable,
+                    format!(
+                        "watching the Runtime API's connection failed: {}",
+                        uv_error(status)
+                    ),
+                )))
+            }
+            step => step,
         };
         let step = match step {
             Step::Wait(want) => match self.watch_for(want) {

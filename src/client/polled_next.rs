@@ -95,6 +95,7 @@ impl PolledNextChannel {
             },
             stream: None,
             answered: false,
+            sent_only: true,
             retried: false,
             phase: Phase::Start(self.idle.take()),
             head: Vec::new(),
@@ -159,6 +160,8 @@ pub struct PolledNext {
     stream: Option<TcpStream>,
     /// Some byte of the answer arrived: a close from then on is not retried.
     answered: bool,
+    /// Not read from yet: the first `resume` only sends (see `resume`).
+    sent_only: bool,
     retried: bool,
     phase: Phase,
     /// Bytes of the answer's head received so far.
@@ -193,7 +196,10 @@ impl PolledNext {
         }
     }
 
-    /// Makes all the progress the socket allows without blocking.
+    /// Makes all the progress the socket allows without blocking. The first call stops once the
+    /// request is sent, and waits for the socket to be readable even if the answer is already
+    /// there: the answer is then always taken in the event loop's poll phase, never inside the
+    /// JS call that sent the GET (docs/event-loop.md depends on the phase).
     pub fn resume(&mut self) -> Step {
         match self.advance() {
             Ok(Some(want)) => Step::Wait(want),
@@ -241,6 +247,11 @@ impl PolledNext {
                     }
                     Err(e) => self.retry_or_fail(e)?,
                 },
+                Phase::Head { call } if self.sent_only => {
+                    self.sent_only = false;
+                    self.phase = Phase::Head { call };
+                    return Ok(Some(Want::Readable));
+                }
                 Phase::Head { call } => {
                     let n = match self.read() {
                         Ok(0) => {
