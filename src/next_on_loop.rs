@@ -167,11 +167,24 @@ impl State {
     /// Moves the pending GET on (`status` is libuv's for the watch; 0 at the start) and, when
     /// it has to wait, arms the watch; returns what to settle once it is over.
     fn advance(&mut self, status: c_int) -> Option<Finished> {
-        let pending = self.pending.as_mut()?;
+        if self.pending.is_none() {
+            if status < 0 {
+                self.watch = None; // the idle connection broke; its socket goes with the next GET
+            }
+            self.idle_event();
+            return None;
+        }
         // libuv reports a socket error (a reset connection: POLLERR) as a failed poll; the next
         // read or write says which error it is, and the state machine handles it (a reset
         // before any answer is retried, on a new socket). Only a socket that still has nothing
         // to say fails here.
+        if status < 0 {
+            // libuv stopped the handle when it reported the error.
+            if let Some(watch) = &mut self.watch {
+                watch.armed = None;
+            }
+        }
+        let pending = self.pending.as_mut()?;
         let errored_fd = pending.next.fd();
         let step = match pending.next.resume() {
             Step::Wait(_) if status < 0 && pending.next.fd() == errored_fd => {
@@ -196,11 +209,16 @@ impl State {
             return None;
         };
         let pending = self.pending.take()?;
-        // The watch goes before any socket it may be watching is closed (libuv's rule).
+        // The watch goes before any socket it may be watching is closed (libuv's rule). On a
+        // kept connection it stays armed, unref'd: re-arming it for each GET would cost the
+        // loop two or three system calls per invocation, and a server closing the idle
+        // connection is noticed at once (`idle_event`).
         if !pending.next.keeps_connection() || pending.next.fd() != self.watch.as_ref().map(|w| w.fd) {
             self.watch = None;
         } else if let Some(watch) = &mut self.watch {
-            watch.stop();
+            if watch.park().is_err() {
+                self.watch = None;
+            }
         }
         self.channel.finish(pending.next);
         Some(Finished {
@@ -208,6 +226,15 @@ impl State {
             result,
             keep_alive: pending.keep_alive,
         })
+    }
+
+    /// The kept connection's socket became readable with no GET pending: the server closed it
+    /// (or broke it). It is dropped, after its watch; a spurious wake-up changes nothing.
+    fn idle_event(&mut self) {
+        if let Some(closed) = self.channel.take_idle_if_closed() {
+            self.watch = None;
+            drop(closed);
+        }
     }
 
     /// Arms the watch on the pending GET's socket, for `want`.
@@ -329,6 +356,10 @@ unsafe extern "C" fn on_ready(handle: *mut c_void, status: c_int, _events: c_int
 struct Watch {
     base: *mut Header,
     fd: RawFd,
+    /// What the handle is started for. libuv's `uv_poll_start` always stops the handle first
+    /// (an `epoll_ctl` to remove the socket and another to add it back), so an armed watch is
+    /// left as it is.
+    armed: Option<Want>,
 }
 
 #[repr(C)]
@@ -384,9 +415,14 @@ impl Watch {
                 (*base).teardown = teardown;
             }
         }
-        Ok(Watch { base, fd })
+        Ok(Watch {
+            base,
+            fd,
+            armed: None,
+        })
     }
 
+    /// Watches for `want`, keeping the event loop alive (a pending GET must).
     fn start(&mut self, want: Want) -> std::result::Result<(), c_int> {
         let uv = uv().ok_or(-1)?;
         let events = match want {
@@ -395,17 +431,31 @@ impl Watch {
         };
         // SAFETY: an initialised handle, not closed while this Watch exists (teardown aside,
         // after which nothing runs).
-        match unsafe { (uv.poll_start)(handle_of(self.base), events, on_ready) } {
-            0 => Ok(()),
-            status => Err(status),
+        unsafe {
+            (uv.ref_)(handle_of(self.base));
+            if self.armed == Some(want) {
+                return Ok(());
+            }
+            self.armed = None;
+            match (uv.poll_start)(handle_of(self.base), events, on_ready) {
+                0 => {
+                    self.armed = Some(want);
+                    Ok(())
+                }
+                status => Err(status),
+            }
         }
     }
 
-    fn stop(&mut self) {
+    /// Between GETs: still watching for readability (the server closing the connection), but
+    /// no longer keeping the event loop alive.
+    fn park(&mut self) -> std::result::Result<(), c_int> {
+        self.start(Want::Readable)?;
         if let Some(uv) = uv() {
-            // SAFETY: as in `start`; stopping a closing handle is a no-op in libuv.
-            unsafe { (uv.poll_stop)(handle_of(self.base)) };
+            // SAFETY: as in `start`.
+            unsafe { (uv.unref)(handle_of(self.base)) };
         }
+        Ok(())
     }
 }
 
@@ -489,7 +539,7 @@ type HandleTypeName = unsafe extern "C" fn(c_int) -> *const c_char;
 type HandleSize = unsafe extern "C" fn(c_int) -> usize;
 type PollInit = unsafe extern "C" fn(*mut c_void, *mut c_void, c_int) -> c_int;
 type PollStart = unsafe extern "C" fn(*mut c_void, c_int, PollCb) -> c_int;
-type PollStop = unsafe extern "C" fn(*mut c_void) -> c_int;
+type HandleFn = unsafe extern "C" fn(*mut c_void);
 type Close = unsafe extern "C" fn(*mut c_void, Option<CloseCb>);
 type StrError = unsafe extern "C" fn(c_int) -> *const c_char;
 
@@ -497,7 +547,8 @@ struct Uv {
     poll_size: usize,
     poll_init: PollInit,
     poll_start: PollStart,
-    poll_stop: PollStop,
+    ref_: HandleFn,
+    unref: HandleFn,
     close: Close,
     strerror: StrError,
 }
@@ -523,7 +574,8 @@ fn uv() -> Option<&'static Uv> {
                 poll_size: handle_size(UV_POLL),
                 poll_init: transmute::<*mut c_void, PollInit>(find(c"uv_poll_init")?),
                 poll_start: transmute::<*mut c_void, PollStart>(find(c"uv_poll_start")?),
-                poll_stop: transmute::<*mut c_void, PollStop>(find(c"uv_poll_stop")?),
+                ref_: transmute::<*mut c_void, HandleFn>(find(c"uv_ref")?),
+                unref: transmute::<*mut c_void, HandleFn>(find(c"uv_unref")?),
                 close: transmute::<*mut c_void, Close>(find(c"uv_close")?),
                 strerror: transmute::<*mut c_void, StrError>(find(c"uv_strerror")?),
             })

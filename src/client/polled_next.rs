@@ -105,6 +105,21 @@ impl PolledNextChannel {
         }
     }
 
+    /// The kept connection, taken out if it is no longer fit for the next GET: the server closed
+    /// it (or it failed, or sent bytes nobody asked for). For whoever watches it while idle.
+    pub fn take_idle_if_closed(&mut self) -> Option<TcpStream> {
+        let mut byte = [0u8; 1];
+        let fit = matches!(
+            self.idle.as_ref()?.peek(&mut byte),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock
+        );
+        if fit {
+            None
+        } else {
+            self.idle.take()
+        }
+    }
+
     /// Takes back a finished GET: its connection is kept when the answer left it reusable.
     pub fn finish(&mut self, next: PolledNext) {
         let PolledNext {
