@@ -5,6 +5,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { nodeBinary } from '../../scripts/node-binary.mjs';
 import { NODE_CACHE, OFFICIAL_DIR, ROOT } from './paths.mjs';
 
 const OFFICIAL_VERSION = '4';
@@ -15,13 +16,15 @@ function npm(args, opts = {}) {
 }
 
 /** The directory of an npm-installed Node distribution (holds bin/node and include/node). */
-function nodeDistDir(major) {
-  return path.join(NODE_CACHE, `node${major}`, 'node_modules', `node-${process.platform}-${process.arch}`);
+function nodeDistDir(bin) {
+  return path.dirname(path.dirname(bin));
 }
 
 /**
  * The Node binary to run the candidates with: `spec` is a major version (20, 22, 24) or a
- * path to a node binary. The running Node is used when it has that major version.
+ * path to a node binary. A major version comes from scripts/node-binary.mjs: NODE<major>, the
+ * running Node when it has that major version, else npm's node-<platform>-<arch> package,
+ * installed once into .cache/ (the cache the test matrix and the conformance run share).
  */
 export function resolveNode(spec, { log = console.error } = {}) {
   if (String(spec).includes('/')) {
@@ -30,13 +33,8 @@ export function resolveNode(spec, { log = console.error } = {}) {
   }
   const major = String(spec);
   if (process.versions.node.split('.')[0] === major) return { bin: process.execPath, version: process.version };
-  const bin = path.join(nodeDistDir(major), 'bin', 'node');
-  if (!fs.existsSync(bin)) {
-    const pkg = `node-${process.platform}-${process.arch}@${major}`;
-    log(`bench: installing Node ${major} (npm i ${pkg}) into ${path.join(NODE_CACHE, `node${major}`)} ...`);
-    fs.mkdirSync(path.join(NODE_CACHE, `node${major}`), { recursive: true });
-    npm(['i', '--prefix', path.join(NODE_CACHE, `node${major}`), '--no-audit', '--no-fund', pkg]);
-  }
+  log(`bench: Node ${major} from .cache/ (installed from the npm registry on first use)`);
+  const bin = nodeBinary(major);
   return { bin, version: execFileSync(bin, ['-v'], { encoding: 'utf8' }).trim() };
 }
 
@@ -78,7 +76,7 @@ export function resolveOfficial({ install = true, log = console.error } = {}) {
   } catch (e) {
     return { skip: `no Node 22 to build the official client with: ${e.message}` };
   }
-  const distDir = path.dirname(path.dirname(node22.bin));
+  const distDir = nodeDistDir(node22.bin);
   if (!fs.existsSync(path.join(distDir, 'include', 'node'))) {
     return { skip: `${distDir} has no include/node for node-gyp` };
   }
