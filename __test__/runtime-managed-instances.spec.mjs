@@ -87,7 +87,15 @@ test('an uncaught exception ends its worker after its invocation\'s error is pos
   const crashed = await fn.invoke({ id: 'c1', crash: true }, { requestId: 'mi-c1' });
   assert.equal(crashed.kind, 'error');
   assert.equal(crashed.body.errorMessage, 'crashed in c1');
-  await waitFor(() => /Worker \d error:/.test(fn.rt.stderr), 'the worker\'s end on stderr');
+  await waitFor(() => /Worker \d exit:/.test(fn.rt.stderr), 'the worker\'s end on stderr');
+  // As the official main thread reports it: the title, a tab, the error as JSON.
+  const [, id, json] = /^Worker (\d) error: \t(\{.*\})$/m.exec(fn.rt.stderr) ?? [];
+  assert.ok(json, `a "Worker N error:" line in ${JSON.stringify(fn.rt.stderr)}`);
+  assert.deepEqual(
+    (({ errorType, errorMessage }) => ({ errorType, errorMessage }))(JSON.parse(json)),
+    { errorType: 'Error', errorMessage: 'crashed in c1' },
+  );
+  assert.match(fn.rt.stderr, new RegExp(`^Worker ${id} exit: \\t\\{"errorType":"Error","errorMessage":"Worker ${id} exited with code 1"`, 'm'));
   const after = await fn.invoke({ id: 'c2' }, { requestId: 'mi-c2' });
   assert.equal(after.kind, 'response', 'the other worker answers');
   assert.equal(after.body.id, 'c2');

@@ -3,6 +3,7 @@
 // which itself serves several invocations at once), and waits for them, as the official 4.x
 // client does. Loaded only in that mode.
 import { builtin } from './builtin.mjs';
+import { formatErrorForText } from './logging.mjs';
 
 const { Worker } = builtin('node:worker_threads');
 const fs = builtin('node:fs');
@@ -37,8 +38,9 @@ function availableCpus(readCpuMax) {
 
 /**
  * Runs `count` workers on `entry` (with this process's arguments and environment) until every
- * one has ended. A worker that fails or exits with a code other than 0 is reported on stderr
- * (`Worker N error:` / `Worker N exit:`), and the others go on.
+ * one has ended. A worker that fails or exits with a code other than 0 is reported on stderr,
+ * as the official main thread does it: its console is not patched, so `Worker N error:` or
+ * `Worker N exit:` then a tab and the error as JSON. The others go on.
  */
 export async function runWorkers({ entry, count = workerCount(), verbose = () => {} }) {
   verbose('WorkerManager', () => `Starting ${count} worker threads`);
@@ -48,11 +50,11 @@ export async function runWorkers({ entry, count = workerCount(), verbose = () =>
     const worker = new Worker(entry, { argv: process.argv.slice(2), env: process.env, execArgv });
     ended.push(new Promise((resolve) => {
       worker.on('error', (err) => {
-        console.error(`Worker ${id} error:`, err);
+        console.error(`Worker ${id} error:`, formatErrorForText(intoError(err)));
         resolve();
       });
       worker.on('exit', (code) => {
-        if (code !== 0) console.error(`Worker ${id} exit:`, new Error(`Worker ${id} exited with code ${code}`));
+        if (code !== 0) console.error(`Worker ${id} exit:`, formatErrorForText(new Error(`Worker ${id} exited with code ${code}`)));
         resolve();
       });
     }));
@@ -60,3 +62,5 @@ export async function runWorkers({ entry, count = workerCount(), verbose = () =>
   await Promise.all(ended);
   verbose('WorkerManager', () => 'All workers have exited');
 }
+
+const intoError = (err) => (err instanceof Error ? err : new Error(String(err)));
