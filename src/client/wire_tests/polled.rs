@@ -218,3 +218,41 @@ fn waits_as_long_as_the_api_holds_the_get() {
     assert_eq!(inv.request_id, "id-0");
     assert!(started.elapsed() >= std::time::Duration::from_millis(300));
 }
+
+#[test]
+fn a_kept_connection_the_server_closes_is_noticed_while_idle() {
+    // What the event loop's watch on an idle connection relies on (src/next_on_loop.rs).
+    let server = Server::start(|seen, index| {
+        if index == 0 {
+            // Answered, then closed: as a server dropping an idle keep-alive connection.
+            Answer::RawThenClose(event(&format!("id-{index}"), b"{}"))
+        } else {
+            lambda_like(seen, index)
+        }
+    });
+    let mut open = channel(&server);
+    assert_eq!(polled_next(&mut open).expect("first").request_id, "id-0");
+    // The sized answer leaves the connection kept; the server's close arrives right after.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let closed = loop {
+        if let Some(stream) = open.take_idle_if_closed() {
+            break stream;
+        }
+        assert!(std::time::Instant::now() < deadline, "the close was noticed");
+        thread::sleep(std::time::Duration::from_millis(5));
+    };
+    drop(closed);
+    assert!(open.take_idle_if_closed().is_none(), "nothing kept any more");
+    assert_eq!(
+        polled_next(&mut open).expect("on a new connection").request_id,
+        "id-1"
+    );
+    assert_eq!(server.accepted(), 2);
+
+    // A kept connection the server leaves open is not taken.
+    let quiet = Server::start(lambda_like);
+    let mut kept = channel(&quiet);
+    polled_next(&mut kept).expect("an invocation");
+    thread::sleep(std::time::Duration::from_millis(20));
+    assert!(kept.take_idle_if_closed().is_none());
+}
