@@ -77,20 +77,8 @@ impl RuntimeApiClient {
     /// GET next: blocks until the Runtime API has an event.
     pub fn next_invocation(&self) -> Result<Invocation, RuntimeApiError> {
         let mut response = self.retry_if_closed_before_answer(|| self.agent.get(&self.next_url).call())?;
-        let status = response.status().as_u16();
         let body = read_body(response.body_mut())?;
-        if !(200..300).contains(&status) {
-            return Err(RuntimeApiError::status(
-                status,
-                "GET next",
-                String::from_utf8_lossy(&body).into_owned(),
-            ));
-        }
-        let headers = response
-            .headers()
-            .iter()
-            .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)));
-        Invocation::from_parts(headers, body)
+        invocation_from_answer(response.status().as_u16(), response.headers(), body)
     }
 
     /// POST `/invocation/{id}/response`.
@@ -175,6 +163,26 @@ impl RuntimeApiClient {
 }
 
 type Answer = ureq::http::Response<ureq::Body>;
+
+/// GET next's answer as an invocation, or the Runtime API's refusal (a status that is not 2xx).
+/// Shared by the blocking client and the event loop's (polled_next.rs).
+fn invocation_from_answer(
+    status: u16,
+    headers: &ureq::http::HeaderMap,
+    body: Vec<u8>,
+) -> Result<Invocation, RuntimeApiError> {
+    if !(200..300).contains(&status) {
+        return Err(RuntimeApiError::status(
+            status,
+            "GET next",
+            String::from_utf8_lossy(&body).into_owned(),
+        ));
+    }
+    let headers = headers
+        .iter()
+        .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)));
+    Invocation::from_parts(headers, body)
+}
 
 /// ureq reports a peer that closed before the status line as `UnexpectedEof`, and a write to or
 /// read from a connection the peer already dropped as a reset, abort or broken pipe.

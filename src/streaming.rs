@@ -1246,47 +1246,36 @@ mod tests {
         });
         let big = vec![b'z'; 3 * COALESCE_MAX];
         let path = |id: &str| format!("/2018-06-01/runtime/invocation/{id}/response");
+        // The request as it must arrive: head, one HTTP chunk per write, the last chunk.
+        let request = |id: &str, content_type: &str, writes: &[&[u8]]| {
+            let mut out = head(&endpoint, &path(id), content_type).into_bytes();
+            for data in writes {
+                out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+                out.extend_from_slice(data);
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(b"0\r\n\r\n");
+            out
+        };
         let mut expected = Vec::new();
 
         let mut s = open(&endpoint, "first", DEFAULT_CONTENT_TYPE, 1 << 20);
         s.write(vec![b"first".to_vec()]).unwrap();
         assert_eq!(end_and_wait(&mut s, StreamEnd::Complete).unwrap().status, 202);
-        expected.push(
-            format!(
-                "{}5\r\nfirst\r\n0\r\n\r\n",
-                head(&endpoint, &path("first"), DEFAULT_CONTENT_TYPE)
-            )
-            .into_bytes(),
-        );
+        expected.push(request("first", DEFAULT_CONTENT_TYPE, &[b"first"]));
 
         // small first write (sent from here), then a large one (through the queue)
         let mut s = open(&endpoint, "second", "text/plain", 1 << 20);
         s.write(vec![b"ab".to_vec(), b"c".to_vec()]).unwrap();
         s.write(vec![big.clone()]).unwrap();
         assert_eq!(end_and_wait(&mut s, StreamEnd::Complete).unwrap().status, 202);
-        let mut second = format!(
-            "{}3\r\nabc\r\n{:x}\r\n",
-            head(&endpoint, &path("second"), "text/plain"),
-            big.len()
-        )
-        .into_bytes();
-        second.extend_from_slice(&big);
-        second.extend_from_slice(b"\r\n0\r\n\r\n");
-        expected.push(second);
+        expected.push(request("second", "text/plain", &[b"abc", &big]));
 
         // a large first write: left to the upload thread
         let mut s = open(&endpoint, "third", DEFAULT_CONTENT_TYPE, 1 << 20);
         s.write(vec![big.clone()]).unwrap();
         assert_eq!(end_and_wait(&mut s, StreamEnd::Complete).unwrap().status, 202);
-        let mut third = format!(
-            "{}{:x}\r\n",
-            head(&endpoint, &path("third"), DEFAULT_CONTENT_TYPE),
-            big.len()
-        )
-        .into_bytes();
-        third.extend_from_slice(&big);
-        third.extend_from_slice(b"\r\n0\r\n\r\n");
-        expected.push(third);
+        expected.push(request("third", DEFAULT_CONTENT_TYPE, &[&big]));
 
         // no write at all, then a failure
         let mut s = open(&endpoint, "fourth", DEFAULT_CONTENT_TYPE, 1 << 20);

@@ -23,7 +23,7 @@ use ureq::http::{Request, Response, Uri};
 use ureq_proto::client::state::{RecvBody, RecvResponse};
 use ureq_proto::client::{Call, RecvBodyResult, RecvResponseResult, SendRequestResult};
 
-use super::{MAX_BODY, USER_AGENT};
+use super::{invocation_from_answer, MAX_BODY, USER_AGENT};
 use crate::error::{ErrorCode, RuntimeApiError};
 use crate::invocation::Invocation;
 
@@ -480,19 +480,7 @@ impl PolledNext {
             .answer
             .take()
             .ok_or_else(|| protocol("internal: GET next finished without an answer"))?;
-        let status = response.status().as_u16();
-        if !(200..300).contains(&status) {
-            return Err(RuntimeApiError::status(
-                status,
-                "GET next",
-                String::from_utf8_lossy(&body).into_owned(),
-            ));
-        }
-        let headers = response
-            .headers()
-            .iter()
-            .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)));
-        Invocation::from_parts(headers, body)
+        invocation_from_answer(response.status().as_u16(), response.headers(), body)
     }
 }
 
