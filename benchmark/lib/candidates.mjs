@@ -44,6 +44,17 @@ export function candidates({ official, addon }) {
     id: 'rapid-bare', label: 'bare loop over our native client', args: [path.join(CANDIDATES, 'native-client-loop.mjs')],
     env: native, optional: true, scenarios: ['echo-100B', 'echo-10KiB', 'echo-1MiB', 'cold-start'],
   });
+  // Diagnostic only (--candidates rapid-thread, lambda-rapid-thread): GET next on the client's
+  // long-poll thread instead of the event loop (the fallback path), for an A/B in one run.
+  list.push({
+    id: 'rapid-thread', label: 'bare loop, GET next on a thread', args: [path.join(CANDIDATES, 'native-client-loop.mjs')],
+    env: { ...native, LAMBDA_RAPID_NEXT_ON_THREAD: '1' }, optional: true,
+    scenarios: ['echo-100B', 'echo-10KiB', 'echo-1MiB', 'cold-start'],
+  });
+  list.push({
+    id: 'lambda-rapid-thread', label: 'lambda-rapid, GET next on a thread', args: [ours],
+    env: { ...native, LAMBDA_RAPID_NEXT_ON_THREAD: '1' }, optional: true,
+  });
   // Diagnostic only (--candidates lean-bare): the bare JS loop over a transport without ureq.
   list.push({
     id: 'lean-bare', label: 'bare loop over a lean transport', args: [path.join(CANDIDATES, 'native-client-loop.mjs')],
