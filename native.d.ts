@@ -20,49 +20,6 @@ export interface RuntimeApiError extends Error {
   requestId?: string
 }
 
-/**
- * Diagnostics: our JS loop over a transport without an HTTP library. `next()` runs on the
- * libuv pool (an AsyncTask), `respondSync()` on the JS thread, as index.mjs does with the
- * real client; the gap to the real client is what its HTTP layer costs.
- */
-export declare class BenchLeanClient {
-  constructor(endpoint: string)
-  next(): Promise<BenchLeanInvocation>
-  /**
-   * GET next on the JS thread, blocking: a lower bound for any design in which the event's
-   * arrival wakes the JS thread itself (no thread hop).
-   */
-  nextSync(): BenchLeanInvocation
-  respondSync(requestId: string, body: string): void
-}
-export type BindingBenchLeanClient = BenchLeanClient
-
-export declare class BenchServer {
-  /** Listens on 127.0.0.1 and a free port. */
-  constructor()
-  get port(): number
-  /** Nanoseconds since the server started (the clock of every sample). */
-  nowNs(): number
-  /** Forgets the previous runtime (queue, first GET, failure): call before each spawn. */
-  reset(): void
-  /** When the first `GET next` since `reset` arrived. */
-  firstGetNs(): number | null
-  /**
-   * Queues `count` invocations of `event`; each response must equal `expected` (the event
-   * itself when omitted).
-   */
-  enqueue(event: Buffer, expected: Buffer | undefined | null, count: number): void
-  /**
-   * Resolves when `count` responses arrived; rejects on a posted error, `abort`, or
-   * `timeoutMs` without progress.
-   */
-  wait(count: number, timeoutMs: number): Promise<BenchRun>
-  /** Ends the current wait with this reason (e.g. the runtime exited). */
-  abort(reason: string): void
-  stop(): void
-}
-export type BindingBenchServer = BenchServer
-
 /** A running local Lambda. */
 export declare class Emulator {
   /** The invoke API's port. */
@@ -122,26 +79,6 @@ export declare class RuntimeClient {
   initErrorSync(errorBody: string | Buffer, errorType: string): void
   /** `respond`, on the JS thread: the POST has been answered when this returns. */
   respondSync(requestId: string, body: string | Buffer): void
-}
-
-export interface BenchLeanInvocation {
-  requestId: string
-  body: string
-}
-
-/**
- * The raw Rust loop: GET next -> POST the event back -> ..., forever, on the calling thread.
- * `lean`: without an HTTP library (see `raw_echo_loop_lean`).
- */
-export declare function benchRawEchoLoop(endpoint: string, lean?: boolean | undefined | null): void
-
-/** One run's samples, in nanoseconds on the bench server's clock (`nowNs`). */
-export interface BenchRun {
-  writtenNs: Array<number>
-  firstByteNs: Array<number>
-  doneNs: Array<number>
-  /** Responses that were not the expected bytes (a description of the first few). */
-  mismatches: Array<string>
 }
 
 /** Options of `startEmulator`; every field has Lambda's default. */

@@ -3,14 +3,23 @@
 // themselves are `npm run bench`'s business, never a test's.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import native from '../lib/native.mjs';
 import { candidates } from '../benchmark/lib/candidates.mjs';
+import { releaseAddon } from '../benchmark/lib/setup.mjs';
 import { coldStart, trial } from '../benchmark/lib/measure.mjs';
 import { jsonEvent, SCENARIOS, COLD_START } from '../benchmark/lib/scenarios.mjs';
 import { median, pairedRatio } from '../benchmark/lib/stats.mjs';
 
 const byId = (list, id) => list.find((x) => x.id === id);
-const list = candidates({ official: { skip: 'not needed here' } });
+// The bench server and the raw loop are in the bench build of the addon only (`--features bench`).
+const addon = releaseAddon({ log: () => {} });
+const native = { BenchServer: loadAddon(addon.bench).BenchServer };
+const list = candidates({ official: { skip: 'not needed here' }, addon: addon.product, benchAddon: addon.bench });
+
+function loadAddon(file) {
+  const module = { exports: {} };
+  process.dlopen(module, file);
+  return module.exports;
+}
 
 test('bench events are canonical JSON of the exact size, so an echo must be byte-identical', () => {
   for (const size of [100, 10 * 1024, 1024 * 1024]) {

@@ -31,11 +31,11 @@ const { values: opts } = parseArgs({
 });
 
 const addon = releaseAddon();
-process.env.LAMBDA_RAPID_NATIVE_PATH = addon;
+process.env.LAMBDA_RAPID_NATIVE_PATH = addon.bench; // the bench server lives in the bench build
 const native = (await import('../lib/native.mjs')).default;
 const node = resolveNode(opts.node);
 const official = resolveOfficial({ install: false });
-const candidate = allCandidates({ official, addon }).find((c) => c.id === opts.candidate);
+const candidate = allCandidates({ official, addon: addon.product, benchAddon: addon.bench }).find((c) => c.id === opts.candidate);
 const scenario = [...SCENARIOS, COLD_START].find((s) => s.id === opts.scenario);
 if (!candidate || candidate.skip || !scenario) {
   console.error(`unknown or unavailable candidate/scenario: ${opts.candidate} ${candidate?.skip ?? ''} / ${opts.scenario}`);

@@ -11,8 +11,10 @@
 //   --candidates a,b    lambda-rapid, lambda-rapid-4x, official, official-alt, node-http,
 //                       raw-rust (default: all of these), rapid-bare (diagnostic)
 //   --no-install        do not install Node or the official client; skip what is missing
-//   --addon FILE        the lambda-rapid .node binary to use (default: a release build of this
-//                       checkout, made by cargo into benchmark/.cache/addon)
+//   --addon FILE        the lambda-rapid .node binary to use, built with `--features bench`
+//                       (default: release builds of this checkout, made by cargo into
+//                       benchmark/.cache/addon: the product addon for lambda-rapid, and one
+//                       with the bench feature for the bench server and the raw loops)
 //   --no-save           print only; do not write benchmark/results/
 //   --update-readme     also put the table and chart into README.md (between bench markers)
 import fs from 'node:fs';
@@ -52,21 +54,21 @@ let native;
 let addon;
 try {
   addon = releaseAddon({ given: opts.addon, log });
-  process.env.LAMBDA_RAPID_NATIVE_PATH = addon;
+  process.env.LAMBDA_RAPID_NATIVE_PATH = addon.bench; // the bench server lives in the bench build
   native = (await import('../lib/native.mjs')).default;
 } catch (e) {
   log(`bench: could not build or load the addon: ${e.message.split('\n')[0]}`);
   process.exit(2);
 }
 if (typeof native.BenchServer !== 'function') {
-  log('bench: the native addon has no BenchServer: it is older than this checkout, run `npm run build`');
+  log('bench: the native addon has no BenchServer: it was not built with `--features bench`');
   process.exit(2);
 }
 
 const node = resolveNode(opts.node, { log });
 const official = resolveOfficial({ install: !opts['no-install'], log });
 if (official.skip) log(`bench: skipping the official client: ${official.skip}`);
-const candidates = allCandidates({ official, addon }).filter((c) => (wanted ? wanted.includes(c.id) : !c.optional));
+const candidates = allCandidates({ official, addon: addon.product, benchAddon: addon.bench }).filter((c) => (wanted ? wanted.includes(c.id) : !c.optional));
 for (const c of candidates) if (c.skip && !c.id.startsWith('official')) log(`bench: skipping ${c.label}: ${c.skip}`);
 const active = candidates.filter((c) => !c.skip);
 const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.id));

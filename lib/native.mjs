@@ -50,6 +50,7 @@ function load() {
 
 const native = load();
 // Every export of the addon, by name (native.d.ts declares them). The default export is the
-// addon object itself, for this package's own modules.
-export const { RuntimeClient, ResponseStreamWriter, Emulator, startEmulator, BenchServer, benchRawEchoLoop } = native;
+// addon object itself, for this package's own modules (the benchmark's build also holds its
+// bench server and raw loops, `--features bench`).
+export const { RuntimeClient, ResponseStreamWriter, Emulator, startEmulator } = native;
 export default native;

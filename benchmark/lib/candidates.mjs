@@ -4,9 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CANDIDATES, ROOT } from './paths.mjs';
 
-export function candidates({ official, addon }) {
-  // Our two candidates load the benchmark's release build of the addon.
+export function candidates({ official, addon, benchAddon = addon }) {
+  // Our candidates load the benchmark's release build of the product addon; the raw and lean
+  // loops need the build with the bench feature (benchmark/lib/setup.mjs).
   const native = addon ? { LAMBDA_RAPID_NATIVE_PATH: addon } : {};
+  const benchNative = benchAddon ? { LAMBDA_RAPID_NATIVE_PATH: benchAddon } : {};
   const list = [];
   const ours = path.join(ROOT, 'index.mjs');
   list.push({
@@ -31,13 +33,13 @@ export function candidates({ official, addon }) {
   });
   list.push({ id: 'node-http', label: 'minimal node:http loop', args: [path.join(CANDIDATES, 'node-http-loop.mjs')] });
   list.push({
-    id: 'raw-rust', label: 'raw Rust loop (limit)', args: [path.join(CANDIDATES, 'raw-rust-loop.mjs')], env: native,
+    id: 'raw-rust', label: 'raw Rust loop (limit)', args: [path.join(CANDIDATES, 'raw-rust-loop.mjs')], env: benchNative,
     scenarios: ['echo-100B', 'echo-10KiB', 'echo-1MiB', 'cold-start'],
   });
   // Diagnostic only (--candidates raw-lean): the raw loop without an HTTP library.
   list.push({
     id: 'raw-lean', label: 'raw Rust loop, no HTTP library', args: [path.join(CANDIDATES, 'raw-rust-loop.mjs')],
-    env: { ...native, BENCH_LEAN: '1' }, optional: true, scenarios: ['echo-100B', 'echo-10KiB', 'echo-1MiB', 'cold-start'],
+    env: { ...benchNative, BENCH_LEAN: '1' }, optional: true, scenarios: ['echo-100B', 'echo-10KiB', 'echo-1MiB', 'cold-start'],
   });
   // Diagnostic only (--candidates rapid-bare): the bare JS loop over our native client.
   list.push({
@@ -58,12 +60,12 @@ export function candidates({ official, addon }) {
   // Diagnostic only (--candidates lean-bare): the bare JS loop over a transport without ureq.
   list.push({
     id: 'lean-bare', label: 'bare loop over a lean transport', args: [path.join(CANDIDATES, 'native-client-loop.mjs')],
-    env: { ...native, BENCH_CLIENT: 'lean' }, optional: true, scenarios: ['echo-100B', 'echo-10KiB', 'echo-1MiB', 'cold-start'],
+    env: { ...benchNative, BENCH_CLIENT: 'lean' }, optional: true, scenarios: ['echo-100B', 'echo-10KiB', 'echo-1MiB', 'cold-start'],
   });
   // Diagnostic only (--candidates lean-sync): the same, GET next blocking the JS thread.
   list.push({
     id: 'lean-sync', label: 'bare loop, lean transport, no thread hop', args: [path.join(CANDIDATES, 'native-client-loop.mjs')],
-    env: { ...native, BENCH_CLIENT: 'lean', BENCH_LOOP: 'all-sync' }, optional: true,
+    env: { ...benchNative, BENCH_CLIENT: 'lean', BENCH_LOOP: 'all-sync' }, optional: true,
     scenarios: ['echo-100B', 'echo-10KiB', 'echo-1MiB', 'cold-start'],
   });
   return list;

@@ -100,25 +100,38 @@ export function resolveOfficial({ install = true, log = console.error } = {}) {
 }
 
 /**
- * The addon the benchmark loads: a release build of this checkout, copied to
+ * The addons the benchmark loads, release builds of this checkout copied to
  * benchmark/.cache/addon (the checkout's own binary is often a debug build while developing,
- * and may be rebuilt in the middle of a run). `given` names a binary to use instead.
+ * and may be rebuilt in the middle of a run):
+ * - `product`: the addon as `npm run build` makes it, for lambda-rapid's candidates;
+ * - `bench`: the same with `--features bench` (the bench server, the raw loops and the lean
+ *   client), built in target/bench so that the two builds do not replace each other.
+ * `given` names one binary (with the bench feature) to use for both.
  */
 export function releaseAddon({ given, log = console.error } = {}) {
   if (given) {
     if (!fs.existsSync(given)) throw new Error(`--addon ${given}: no such file`);
-    return path.resolve(given);
+    return { product: path.resolve(given), bench: path.resolve(given) };
   }
-  log('bench: building the addon in release mode (cargo build --release --lib) ...');
-  const r = spawnSync('cargo', ['build', '--release', '--lib', '--quiet'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (r.status !== 0) throw new Error(`cargo build --release failed (exit ${r.status}); is Rust installed?`);
   const target = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target');
-  const built = path.join(target, 'release', process.platform === 'darwin' ? 'liblambda_rapid.dylib' : 'liblambda_rapid.so');
-  const dir = path.join(NODE_CACHE, 'addon');
-  fs.mkdirSync(dir, { recursive: true });
-  const out = path.join(dir, `lambda-rapid.${process.platform}-${process.arch}.node`);
-  // Copy then rename: a process that still has the previous file mapped keeps its inode.
-  fs.copyFileSync(built, `${out}.tmp`);
-  fs.renameSync(`${out}.tmp`, out);
-  return out;
+  const build = (name, extra, targetDir) => {
+    log(`bench: building the ${name} addon in release mode (${['cargo build --release --lib', ...extra].join(' ')}) ...`);
+    const r = spawnSync('cargo', ['build', '--release', '--lib', '--quiet', ...extra, '--target-dir', targetDir], {
+      cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    if (r.status !== 0) throw new Error(`cargo build --release failed (exit ${r.status}); is Rust installed?`);
+    const built = path.join(targetDir, 'release', process.platform === 'darwin' ? 'liblambda_rapid.dylib' : 'liblambda_rapid.so');
+    const dir = path.join(NODE_CACHE, 'addon');
+    fs.mkdirSync(dir, { recursive: true });
+    const out = path.join(dir, name, `lambda-rapid.${process.platform}-${process.arch}.node`);
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    // Copy then rename: a process that still has the previous file mapped keeps its inode.
+    fs.copyFileSync(built, `${out}.tmp`);
+    fs.renameSync(`${out}.tmp`, out);
+    return out;
+  };
+  return {
+    product: build('product', [], target),
+    bench: build('bench', ['--features', 'bench'], path.join(target, 'bench')),
+  };
 }
