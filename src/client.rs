@@ -238,6 +238,17 @@ fn transport_error(e: ureq::Error) -> RuntimeApiError {
     }
 }
 
+/// Whether an idle kept-alive connection is still usable: one the server has closed reads as
+/// end-of-file (or fails) at once, an open one has nothing to read. Leaves the socket
+/// non-blocking. (The streamed responses' pool and GET next's connection ask it.)
+pub fn still_open(stream: &std::net::TcpStream) -> bool {
+    if stream.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let mut byte = [0u8; 1];
+    matches!(stream.peek(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
 /// Percent-encodes everything but RFC 3986 unreserved characters, so any request id is one
 /// path segment.
 pub fn percent_encode_into(s: &str, out: &mut String) {

@@ -34,7 +34,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::base64;
-use crate::client::percent_encode_into;
+use crate::client::{percent_encode_into, still_open};
 use crate::endpoint::base_url;
 use crate::error::{ErrorCode, RuntimeApiError};
 
@@ -599,16 +599,6 @@ fn take_idle(authority: &str) -> Option<TcpStream> {
         }
         // Closed by the server meanwhile, or idle too long: try the next one.
     }
-}
-
-/// An idle connection the server has closed reads as end-of-file (or fails) at once; an open
-/// one has nothing to read. Leaves the socket non-blocking.
-fn still_open(stream: &TcpStream) -> bool {
-    if stream.set_nonblocking(true).is_err() {
-        return false;
-    }
-    let mut byte = [0u8; 1];
-    matches!(stream.peek(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
 }
 
 fn keep_idle(authority: &str, stream: TcpStream) {

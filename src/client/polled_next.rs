@@ -18,12 +18,13 @@ use std::io::{self, Read, Write};
 use std::mem;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::rc::Rc;
 
 use ureq::http::{Request, Response, Uri};
 use ureq_proto::client::state::{RecvBody, RecvResponse};
 use ureq_proto::client::{Call, RecvBodyResult, RecvResponseResult, SendRequestResult};
 
-use super::{invocation_from_answer, MAX_BODY, USER_AGENT};
+use super::{invocation_from_answer, still_open, MAX_BODY, USER_AGENT};
 use crate::error::{ErrorCode, RuntimeApiError};
 use crate::invocation::Invocation;
 
@@ -42,10 +43,11 @@ pub enum Step {
 /// Where GET next goes, and the connection kept between two GETs.
 pub struct PolledNextChannel {
     uri: Uri,
-    host: String,
+    host: Rc<str>,
     port: u16,
-    /// Resolved on first use (an IP address, or `localhost`, costs no lookup on the network).
-    addrs: Option<Vec<SocketAddr>>,
+    /// Resolved on first use (an IP address, or `localhost`, costs no lookup on the network);
+    /// lent to each GET and given back by `finish`.
+    addrs: Vec<SocketAddr>,
     idle: Option<TcpStream>,
     /// Socket reads land here before the protocol layer copies them out; reused across GETs.
     scratch: Vec<u8>,
@@ -67,13 +69,13 @@ impl PolledNextChannel {
             .ok_or_else(|| invalid(format!("no host in Runtime API URL '{next_url}'")))?
             .trim_start_matches('[')
             .trim_end_matches(']')
-            .to_owned();
+            .into();
         let port = uri.port_u16().unwrap_or(80);
         Ok(PolledNextChannel {
             uri,
             host,
             port,
-            addrs: None,
+            addrs: Vec::new(),
             idle: None,
             scratch: Vec::new(),
         })
@@ -88,11 +90,9 @@ impl PolledNextChannel {
         }
         PolledNext {
             uri: self.uri.clone(),
-            addrs: Vec::new(),
-            resolve: match &self.addrs {
-                Some(addrs) => Resolved::Addrs(addrs.clone()),
-                None => Resolved::Pending(self.host.clone(), self.port),
-            },
+            addrs: mem::take(&mut self.addrs),
+            host: self.host.clone(),
+            port: self.port,
             stream: None,
             answered: false,
             sent_only: true,
@@ -108,12 +108,7 @@ impl PolledNextChannel {
     /// The kept connection, taken out if it is no longer fit for the next GET: the server closed
     /// it (or it failed, or sent bytes nobody asked for). For whoever watches it while idle.
     pub fn take_idle_if_closed(&mut self) -> Option<TcpStream> {
-        let mut byte = [0u8; 1];
-        let fit = matches!(
-            self.idle.as_ref()?.peek(&mut byte),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock
-        );
-        if fit {
+        if still_open(self.idle.as_ref()?) {
             None
         } else {
             self.idle.take()
@@ -130,18 +125,11 @@ impl PolledNextChannel {
             ..
         } = next;
         self.scratch = scratch;
-        if !addrs.is_empty() {
-            self.addrs = Some(addrs);
-        }
+        self.addrs = addrs;
         if let (Phase::Done { keep: true }, Some(stream)) = (phase, stream) {
             self.idle = Some(stream);
         }
     }
-}
-
-enum Resolved {
-    Addrs(Vec<SocketAddr>),
-    Pending(String, u16),
 }
 
 enum Phase {
@@ -170,8 +158,10 @@ enum Phase {
 /// One GET next in progress. See the module documentation.
 pub struct PolledNext {
     uri: Uri,
+    /// Where to connect: the channel's, resolved from `host` and `port` if still empty.
     addrs: Vec<SocketAddr>,
-    resolve: Resolved,
+    host: Rc<str>,
+    port: u16,
     stream: Option<TcpStream>,
     /// Some byte of the answer arrived: a close from then on is not retried.
     answered: bool,
@@ -424,17 +414,15 @@ impl PolledNext {
 
     /// Starts a non-blocking connect to the first address, from `index`, that does not refuse at once.
     fn connect_from(&mut self, index: usize) -> Result<Phase, RuntimeApiError> {
-        if let Resolved::Pending(host, port) = &self.resolve {
-            let addrs = (host.as_str(), *port).to_socket_addrs().map_err(|e| {
+        if self.addrs.is_empty() {
+            let host = &self.host;
+            let addrs = (&**host, self.port).to_socket_addrs().map_err(|e| {
                 RuntimeApiError::new(
                     ErrorCode::Unreachable,
                     format!("the Runtime API is unreachable: cannot resolve '{host}': {e}"),
                 )
             })?;
-            self.resolve = Resolved::Addrs(addrs.collect());
-        }
-        if let Resolved::Addrs(addrs) = &self.resolve {
-            self.addrs = addrs.clone();
+            self.addrs = addrs.collect();
         }
         let mut last_error = None;
         for (i, addr) in self.addrs.iter().enumerate().skip(index) {
