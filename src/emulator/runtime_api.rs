@@ -310,11 +310,7 @@ fn post_response(
                     function_error: Some("Unhandled".into()),
                 });
             }
-            let body = errors::runtime_api_error(
-                "RequestEntityTooLarge",
-                &format!("Exceeded maximum allowed payload size ({MAX_RUNTIME_RESPONSE} bytes)."),
-            );
-            return drain_then(conn, head, 413, body);
+            return refuse_too_large(conn, head);
         }
         Err(_) => return Outcome::Close,
     };
@@ -336,6 +332,15 @@ fn post_response(
 
 /// Reads the rest of an oversized body (bounded) so the client sees the answer, then answers and
 /// closes.
+/// A response or error body over Lambda's limit: 413, as Lambda answers the runtime.
+fn refuse_too_large(conn: &mut Connection, head: &RequestHead) -> Outcome {
+    let body = errors::runtime_api_error(
+        "RequestEntityTooLarge",
+        &format!("Exceeded maximum allowed payload size ({MAX_RUNTIME_RESPONSE} bytes)."),
+    );
+    drain_then(conn, head, 413, body)
+}
+
 fn drain_then(conn: &mut Connection, head: &RequestHead, status: u16, body: String) -> Outcome {
     let _ = skip_body(conn, head);
     let _ = http::write_response(&mut conn.writer, status, &[JSON], body.as_bytes(), false);
@@ -421,11 +426,7 @@ fn post_error(
     let body = match conn.read_body(head, MAX_INVOKE_PAYLOAD) {
         Ok(b) => b.data,
         Err(HttpError::TooLarge) => {
-            let body = errors::runtime_api_error(
-                "RequestEntityTooLarge",
-                &format!("Exceeded maximum allowed payload size ({MAX_RUNTIME_RESPONSE} bytes)."),
-            );
-            return drain_then(conn, head, 413, body);
+            return refuse_too_large(conn, head);
         }
         Err(_) => return Outcome::Close,
     };

@@ -96,14 +96,22 @@ fn wait_until(cond: impl Fn() -> bool) {
     panic!("condition not met within 10 s");
 }
 
-fn external(timeout: Duration) -> (Emulator, u16, u16) {
-    let emu = Emulator::start(EmulatorConfig {
+/// An emulator on free ports, without START/END/REPORT lines.
+fn quiet() -> EmulatorConfig {
+    EmulatorConfig {
         invoke_port: 0,
-        timeout,
         platform_logs: false,
         ..EmulatorConfig::default()
-    })
-    .unwrap();
+    }
+}
+
+fn external(timeout: Duration) -> (Emulator, u16, u16) {
+    external_with(EmulatorConfig { timeout, ..quiet() })
+}
+
+/// An emulator whose runtime the test plays itself: (emulator, invoke port, Runtime API port).
+fn external_with(config: EmulatorConfig) -> (Emulator, u16, u16) {
+    let emu = Emulator::start(config).unwrap();
     let endpoint = emu.runtime_api_endpoint().unwrap();
     let rport: u16 = endpoint.rsplit(':').next().unwrap().parse().unwrap();
     let iport = emu.invoke_port();
@@ -334,9 +342,7 @@ fn an_oversized_function_response_is_refused_with_413_and_the_caller_told() {
 fn a_runtime_that_exits_during_init_fails_the_waiting_invocation_with_runtime_exit_error() {
     let emu = Emulator::start(EmulatorConfig {
         command: Some(vec!["sh".into(), "-c".into(), "exit 3".into()]),
-        invoke_port: 0,
-        platform_logs: false,
-        ..EmulatorConfig::default()
+        ..quiet()
     })
     .unwrap();
     // The runtime started at start-up fails with nobody waiting; the invoke starts a new one.
@@ -356,9 +362,7 @@ fn a_runtime_that_exits_during_init_fails_the_waiting_invocation_with_runtime_ex
 fn stop_kills_the_runtime_and_closes_the_invoke_port() {
     let emu = Emulator::start(EmulatorConfig {
         command: Some(vec!["sleep".into(), "30".into()]),
-        invoke_port: 0,
-        platform_logs: false,
-        ..EmulatorConfig::default()
+        ..quiet()
     })
     .unwrap();
     let port = emu.invoke_port();
@@ -383,16 +387,10 @@ fn stop_kills_the_runtime_and_closes_the_invoke_port() {
 
 #[test]
 fn with_multi_concurrency_two_invocations_are_in_flight_at_once() {
-    let emu = Emulator::start(EmulatorConfig {
-        invoke_port: 0,
+    let (_emu, iport, rport) = external_with(EmulatorConfig {
         max_concurrency: 2,
-        platform_logs: false,
-        ..EmulatorConfig::default()
-    })
-    .unwrap();
-    let endpoint = emu.runtime_api_endpoint().unwrap();
-    let rport: u16 = endpoint.rsplit(':').next().unwrap().parse().unwrap();
-    let iport = emu.invoke_port();
+        ..quiet()
+    });
     // Two runtime workers each take one event and hold it until both have one.
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
     let workers: Vec<_> = (0..2)
