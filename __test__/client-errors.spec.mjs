@@ -1,7 +1,7 @@
 // How RuntimeClient fails: every failure is an Error with a stable `code` the invoke loop can
 // branch on, and the context it needs to act (`status` and `body` of a non-2xx answer, the
 // `requestId` of an invocation that cannot be served).
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { RuntimeClient } from '../lib/native.mjs';

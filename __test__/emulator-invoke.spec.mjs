@@ -1,6 +1,6 @@
 // The invoke API of `lambda-rapid serve`, driven over HTTP as a user would: answers, function
 // errors, init errors, queued concurrent invocations, bad requests, the Lambda environment.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before, after } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { serve, invokeHttp, INVOKE_PATH, EMULATOR_FIXTURES } from './helpers/emulator.mjs';
 

@@ -2,7 +2,7 @@
 // wire shapes, callback-era handlers (3.x), process-level faults and exit codes. End to end:
 // a spawned `node index.mjs`, a real Runtime API server, fixture handlers in
 // fixtures/runtime/app.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { startFunction, MODES, sleep, APP } from './fixtures/runtime/harness.mjs';
 

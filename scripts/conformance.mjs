@@ -5,7 +5,7 @@
 // failure, or an intended difference that quietly went away, fails the run).
 //
 // The suite lives outside this repository: CONFORMANCE_DIR, else ../shared/conformance next to
-// the checkout, else /work/shared/conformance. Without it the run is skipped, saying so.
+// the checkout. Without it the run is skipped, saying so.
 // Node 24 for the ric4 peer comes from scripts/node-binary.mjs.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,7 +29,7 @@ const RACES = {
 };
 const PEER_NODE = { 'ric3-node20': 20, 'ric4-node24': 24 };
 
-const dir = [process.env.CONFORMANCE_DIR, path.join(ROOT, '..', 'shared', 'conformance'), '/work/shared/conformance']
+const dir = [process.env.CONFORMANCE_DIR, path.join(ROOT, '..', 'shared', 'conformance')]
   .filter(Boolean)
   .find((d) => fs.existsSync(path.join(d, 'check.sh')));
 if (!dir) {
