@@ -3,11 +3,13 @@
 // (native and alternative client), a minimal node:http loop and a raw Rust loop, on a Rust
 // Runtime API server that times every invocation on its own side. See docs/benchmark.md.
 //
-//   --quick             about a minute: fewer rounds and invocations
+//   --quick             about two minutes: fewer rounds and invocations, Managed Instances at C = 32
 //   --node 22           Node major version for the candidates (20, 22, 24) or a path to a node
+//                       (default: 22, and 24 for the Managed Instances scenarios)
 //   --rounds N          rounds per scenario (candidates interleaved A B C, C B A, ...)
 //   --only a,b          scenarios (echo-100B, echo-10KiB, echo-1MiB, object, stream, log-text,
-//                       log-json, cold-start)
+//                       log-json, mc-io, mc-cpu, cold-start, cold-start-sdk)
+//   --concurrency 8,64  Managed Instances: invocations outstanding (default 1,8,32,64,256; quick 32)
 //   --candidates a,b    lambda-rapid, lambda-rapid-4x, official, official-alt, node-http,
 //                       raw-rust (default: all of these), rapid-bare (diagnostic)
 //   --no-install        do not install Node or the official client; skip what is missing
@@ -23,17 +25,18 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { candidates as allCandidates } from './lib/candidates.mjs';
 import { svgChart } from './lib/chart.mjs';
-import { coldStart, trial } from './lib/measure.mjs';
+import { closedLoopTrial, coldStart, trial } from './lib/measure.mjs';
 import { RESULTS } from './lib/paths.mjs';
 import { updateReadme } from './lib/readme.mjs';
 import { markdown } from './lib/report.mjs';
-import { COLD_START, SCENARIOS } from './lib/scenarios.mjs';
+import { CONCURRENCY, COLD_STARTS, MANAGED_INSTANCES, SCENARIOS, closedLoopCounts } from './lib/scenarios.mjs';
 import { releaseAddon, resolveNode, resolveOfficial } from './lib/setup.mjs';
 
 const { values: opts } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    node: { type: 'string', default: '22' },
+    node: { type: 'string' },
+    concurrency: { type: 'string' },
     rounds: { type: 'string' },
     only: { type: 'string' },
     candidates: { type: 'string' },
@@ -65,14 +68,30 @@ if (typeof native.BenchServer !== 'function') {
   process.exit(2);
 }
 
-const node = resolveNode(opts.node, { log });
+// One Node per major version asked for: --node for everything, else each scenario's own
+// (Managed Instances on Node 24, the rest on 22).
+const nodes = new Map();
+const nodeFor = (s) => {
+  const spec = opts.node ?? s?.node ?? '22';
+  if (!nodes.has(spec)) nodes.set(spec, resolveNode(spec, { log }));
+  return nodes.get(spec);
+};
+const node = nodeFor(null);
 const official = resolveOfficial({ install: !opts['no-install'], log });
 if (official.skip) log(`bench: skipping the official client: ${official.skip}`);
-const candidates = allCandidates({ official, addon: addon.product, benchAddon: addon.bench }).filter((c) => (wanted ? wanted.includes(c.id) : !c.optional));
+const candidates = allCandidates({ official, addon: addon.product, benchAddon: addon.bench, wanted: wanted ?? [] }).filter((c) => (wanted ? wanted.includes(c.id) : !c.optional));
 for (const c of candidates) if (c.skip && !c.id.startsWith('official')) log(`bench: skipping ${c.label}: ${c.skip}`);
 const active = candidates.filter((c) => !c.skip);
 const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.id));
-const runCold = !only || only.includes(COLD_START.id);
+const managed = MANAGED_INSTANCES.filter((s) => !only || only.includes(s.id));
+const colds = COLD_STARTS.filter((s) => !only || only.includes(s.id));
+const levels = opts.concurrency ? opts.concurrency.split(',').map(Number) : CONCURRENCY[mode];
+if (levels.some((c) => !(Number.isInteger(c) && c > 0))) {
+  log(`bench: --concurrency ${opts.concurrency}: positive integers, comma-separated`);
+  process.exit(2);
+}
+/** A Managed Instances scenario at one concurrency: its results are under `<id>@<C>`. */
+const sweep = managed.flatMap((s) => levels.map((c) => ({ ...s, id: `${s.id}@${c}`, title: `${s.title}, C = ${c}`, base: s.id, concurrency: c })));
 
 const server = new native.BenchServer();
 const results = {};
@@ -80,11 +99,11 @@ const errors = [];
 const counts = {};
 const started = Date.now();
 const loadBefore = os.loadavg()[0];
-log(`bench: ${mode} run, Node ${node.version} (${node.bin}), ${rounds} rounds, candidates: ${active.map((c) => c.id).join(', ')}`);
+log(`bench: ${mode} run, Node ${opts.node ? node.version : `${node.version} (Managed Instances: Node 24)`} (${node.bin}), ${rounds} rounds, candidates: ${active.map((c) => c.id).join(', ')}`);
 
 /** Round r runs the candidates forwards when r is even, backwards when odd. */
 const order = (list, r) => (r % 2 === 0 ? list : [...list].reverse());
-const serves = (c, id) => !c.scenarios || c.scenarios.includes(id);
+const serves = (c, s) => (!c.scenarios || c.scenarios.includes(s.base ?? s.id)) && (!s.candidates || s.candidates.includes(c.base ?? c.id));
 const failed = new Set(); // "scenario/candidate" that failed once: not retried in later rounds
 
 for (const s of scenarios) {
@@ -92,7 +111,7 @@ for (const s of scenarios) {
   const warm = s.warm[mode];
   counts[s.id] = n;
   const byCand = (results[s.id] = {});
-  const here = active.filter((c) => serves(c, s.id));
+  const here = active.filter((c) => serves(c, s));
   for (const c of here) byCand[c.id] = [];
   for (let r = 0; r < rounds; r++) {
     for (const c of order(here, r)) {
@@ -102,7 +121,7 @@ for (const s of scenarios) {
         continue;
       }
       try {
-        byCand[c.id].push(await trial(server, node.bin, c, s, { warm, n }));
+        byCand[c.id].push(await trial(server, nodeFor(s).bin, c, s, { warm, n }));
       } catch (e) {
         failed.add(key);
         byCand[c.id].push(null);
@@ -118,29 +137,61 @@ for (const s of scenarios) {
   log(`bench: ${s.id} done (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
 
-if (runCold) {
-  const n = COLD_START.n[mode];
-  counts[COLD_START.id] = n;
-  const cold = (results[COLD_START.id] = {});
-  for (const c of active) cold[c.id] = [];
-  for (let i = 0; i < n; i++) {
-    for (const c of order(active, i)) {
-      if (failed.has(`cold/${c.id}`)) continue;
+for (const s of sweep) {
+  const { n, warm } = closedLoopCounts(s, s.concurrency, mode);
+  counts[s.id] = n;
+  const byCand = (results[s.id] = {});
+  const here = active.filter((c) => serves(c, s));
+  for (const c of here) byCand[c.id] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const c of order(here, r)) {
+      const key = `${s.id}/${c.id}`;
+      if (failed.has(key)) {
+        byCand[c.id].push(null);
+        continue;
+      }
       try {
-        cold[c.id].push(await coldStart(server, node.bin, c, COLD_START));
+        byCand[c.id].push(await closedLoopTrial(server, nodeFor(s).bin, c, s, { concurrency: s.concurrency, warm, n }));
       } catch (e) {
-        failed.add(`cold/${c.id}`);
-        errors.push(`cold start, ${c.label}: failed: ${e.message.split('\n')[0]}`);
+        failed.add(key);
+        byCand[c.id].push(null);
+        errors.push(`${s.title}, ${c.label}: failed: ${e.message.split('\n')[0]}`);
+        log(`bench: ${s.id} ${e.message}`);
+      }
+    }
+  }
+  for (const [cid, trials] of Object.entries(byCand)) {
+    if (trials.every((t) => t === null)) delete byCand[cid];
+  }
+  log(`bench: ${s.id} done (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+}
+
+for (const s of colds) {
+  const n = s.n[mode];
+  counts[s.id] = n;
+  const cold = (results[s.id] = {});
+  const here = active.filter((c) => serves(c, s));
+  for (const c of here) cold[c.id] = [];
+  for (let i = 0; i < n; i++) {
+    for (const c of order(here, i)) {
+      if (failed.has(`${s.id}/${c.id}`)) continue;
+      try {
+        cold[c.id].push(await coldStart(server, nodeFor(s).bin, c, s));
+      } catch (e) {
+        failed.add(`${s.id}/${c.id}`);
+        errors.push(`${s.title}, ${c.label}: failed: ${e.message.split('\n')[0]}`);
       }
     }
   }
   for (const [cid, samples] of Object.entries(cold)) if (samples.length === 0) delete cold[cid];
-  log(`bench: cold-start done (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  log(`bench: ${s.id} done (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
 server.stop();
 
 const meta = {
   node: node.version,
+  nodes: Object.fromEntries([...nodes].map(([spec, n]) => [spec, n.version])),
+  concurrency: sweep.length > 0 ? levels : undefined,
   cpu: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
   cores: os.availableParallelism?.() ?? os.cpus().length,
   mode,
@@ -150,7 +201,7 @@ const meta = {
   seconds: Math.round((Date.now() - started) / 1000),
   counts,
 };
-const table = markdown({ meta, results, candidates, scenarios, cold: results[COLD_START.id], errors });
+const table = markdown({ meta, results, candidates, scenarios: [...scenarios, ...sweep], colds, errors });
 console.log(table);
 
 if (!opts['no-save']) {

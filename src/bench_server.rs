@@ -8,8 +8,15 @@
 //! body byte for byte and only then answers `202`. So a round trip is exactly "event written ->
 //! response fully read", and throughput is N over the time from the first event written to the
 //! last response read.
+//!
+//! For Managed Instances the server also runs a **closed loop** (`closed_loop`): exactly C
+//! invocations are outstanding (queued for a `GET next` or handed out) until the run's total has
+//! been issued; each response that arrives queues the next invocation at once. Every event is
+//! its own (`{"id":"ev-<n>"}`), and each response must be exactly
+//! `{"id":"ev-<n>","requestId":"<its own request id>"}`, so an answer posted for the wrong
+//! invocation fails the run.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -34,11 +41,28 @@ pub enum Expect {
     Bytes(Arc<Vec<u8>>),
     /// Any body: a runtime's output cannot be predicted (only used for diagnostics).
     Any,
+    /// `{"id":"<this event id>","requestId":"<the invocation's request id>"}` (closed loop).
+    Invocation(String),
+}
+
+impl Expect {
+    /// The bytes a response to `request_id` must be, when they are not the event itself.
+    fn bytes(&self, request_id: &str) -> Option<Vec<u8>> {
+        match self {
+            Expect::Bytes(b) => Some(b.to_vec()),
+            Expect::Invocation(event_id) => {
+                Some(format!("{{\"id\":\"{event_id}\",\"requestId\":\"{request_id}\"}}").into_bytes())
+            }
+            Expect::Echo | Expect::Any => None,
+        }
+    }
 }
 
 /// One measured invocation, in nanoseconds since the server started.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Sample {
+    /// The invocation was queued (for a closed loop: when its caller "sent" it).
+    pub queued_ns: u64,
     /// The event was written to the socket (the write returned).
     pub written_ns: u64,
     /// The first byte of the response body arrived (for a chunked body: the first chunk).
@@ -54,17 +78,30 @@ pub struct RunReport {
     pub mismatches: Vec<String>,
 }
 
+struct Queued {
+    request_id: String,
+    event: Arc<Vec<u8>>,
+    expect: Expect,
+    queued_ns: u64,
+}
+
 struct Pending {
     request_id: String,
     event: Arc<Vec<u8>>,
     expect: Expect,
+    queued_ns: u64,
     written_ns: u64,
 }
 
 #[derive(Default)]
 struct State {
-    /// Events not yet handed out: (request id, body, expectation).
-    queue: VecDeque<(String, Arc<Vec<u8>>, Expect)>,
+    /// Events not yet handed out.
+    queue: VecDeque<Queued>,
+    /// Closed loop: invocations still to issue as responses come back.
+    to_issue: usize,
+    /// Responses that arrived before their event's write returned (a fast client and a tiny
+    /// event): request id -> index in `samples`, stamped when the write returns.
+    unstamped: HashMap<String, usize>,
     /// Events handed out whose response has not arrived.
     in_flight: Vec<Pending>,
     samples: Vec<Sample>,
@@ -85,8 +122,11 @@ pub struct BenchServer {
     port: u16,
     epoch: Instant,
     state: Mutex<State>,
-    /// Signalled when an event is queued, a response arrives, or the run fails.
+    /// Signalled when a response arrives or the run fails (the caller's `wait`).
     changed: Condvar,
+    /// Signalled when an event is queued, or on reset/stop (the held `GET next`s). Apart from
+    /// `changed` so that a response wakes one held GET per queued event, not all of them.
+    queued: Condvar,
 }
 
 impl BenchServer {
@@ -99,6 +139,7 @@ impl BenchServer {
             epoch: Instant::now(),
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
+            queued: Condvar::new(),
         });
         let accepting = server.clone();
         thread::Builder::new()
@@ -127,6 +168,8 @@ impl BenchServer {
         let mut s = self.lock();
         s.generation += 1;
         s.queue.clear();
+        s.to_issue = 0;
+        s.unstamped.clear();
         s.in_flight.clear();
         s.samples.clear();
         s.mismatches.clear();
@@ -134,6 +177,7 @@ impl BenchServer {
         s.failure = None;
         s.init_error = None;
         self.changed.notify_all();
+        self.queued.notify_all();
     }
 
     pub fn first_get_ns(&self) -> Option<u64> {
@@ -151,6 +195,7 @@ impl BenchServer {
             s.failure = Some(reason.to_string());
         }
         self.changed.notify_all();
+        self.queued.notify_all();
     }
 
     /// Stops accepting and fails any run in progress.
@@ -180,12 +225,47 @@ impl BenchServer {
         s.samples.clear();
         s.samples.reserve(count);
         s.mismatches.clear();
+        s.unstamped.clear();
+        let now = self.now_ns();
         for _ in 0..count {
-            s.seq += 1;
-            let id = format!("bench-{:08x}-0000-4000-8000-{:012x}", s.seq >> 32, s.seq);
-            s.queue.push_back((id, event.clone(), expect.clone()));
+            let request_id = next_request_id(&mut s);
+            s.queue.push_back(Queued {
+                request_id,
+                event: event.clone(),
+                expect: expect.clone(),
+                queued_ns: now,
+            });
         }
-        self.changed.notify_all();
+        self.queued.notify_all();
+    }
+
+    /// Starts a closed loop: `concurrency` invocations outstanding at every moment until `total`
+    /// have been issued, each with its own event and its own expected answer (see the module
+    /// comment). Take the samples with `wait` as they come (e.g. a warm-up, then the window).
+    pub fn closed_loop(&self, concurrency: usize, total: usize) {
+        let mut s = self.lock();
+        s.samples.clear();
+        s.mismatches.clear();
+        s.unstamped.clear();
+        let first = concurrency.min(total);
+        s.to_issue = total - first;
+        for _ in 0..first {
+            self.issue(&mut s);
+        }
+        self.queued.notify_all();
+    }
+
+    /// Queues one closed-loop invocation (the caller notifies the held GETs).
+    fn issue(&self, s: &mut State) {
+        let request_id = next_request_id(s);
+        let event_id = format!("ev-{}", s.seq);
+        let event = Arc::new(format!("{{\"id\":\"{event_id}\"}}").into_bytes());
+        s.queue.push_back(Queued {
+            request_id,
+            event,
+            expect: Expect::Invocation(event_id),
+            queued_ns: self.now_ns(),
+        });
     }
 
     /// Blocks until `count` responses have arrived, a runtime posted an error, the run was
@@ -199,6 +279,7 @@ impl BenchServer {
                 return Err(f);
             }
             if s.samples.len() >= count {
+                s.unstamped.clear();
                 return Ok(RunReport {
                     samples: std::mem::take(&mut s.samples),
                     mismatches: std::mem::take(&mut s.mismatches),
@@ -308,15 +389,33 @@ impl BenchServer {
             s.first_get_ns = Some(self.now_ns());
         }
         let generation = s.generation;
-        let (id, event, expect) = loop {
+        let item = loop {
             if s.stopped || s.generation != generation {
+                // Pass on a wake-up this GET may have taken from a current one.
+                if !s.queue.is_empty() {
+                    self.queued.notify_one();
+                }
                 return Err(std::io::Error::other("stopped or reset"));
             }
             if let Some(item) = s.queue.pop_front() {
                 break item;
             }
-            s = self.changed.wait(s).unwrap_or_else(|p| p.into_inner());
+            s = self.queued.wait(s).unwrap_or_else(|p| p.into_inner());
         };
+        // Registered before the write: a fast client may answer before `write_all` returns.
+        let Queued {
+            request_id: id,
+            event,
+            expect,
+            queued_ns,
+        } = item;
+        s.in_flight.push(Pending {
+            request_id: id.clone(),
+            event: event.clone(),
+            expect,
+            queued_ns,
+            written_ns: 0,
+        });
         drop(s);
         let deadline_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -332,16 +431,6 @@ impl BenchServer {
              Content-Length: {}\r\n\r\n",
             event.len()
         )?;
-        // Registered before the write: a fast client may answer before `write_all` returns.
-        {
-            let mut s = self.lock();
-            s.in_flight.push(Pending {
-                request_id: id,
-                event: event.clone(),
-                expect,
-                written_ns: 0,
-            });
-        }
         if event.len() <= ONE_WRITE_MAX {
             out.extend_from_slice(&event);
             writer.write_all(out)?;
@@ -351,13 +440,12 @@ impl BenchServer {
         }
         let written_ns = self.now_ns();
         let mut s = self.lock();
-        if let Some(p) = s.in_flight.iter_mut().rev().find(|p| p.written_ns == 0) {
+        if let Some(p) = s.in_flight.iter_mut().find(|p| p.request_id == id) {
             p.written_ns = written_ns;
-        }
-        // If the response already arrived (possible for tiny events), fix up its sample.
-        if let Some(last) = s.samples.last_mut() {
-            if last.written_ns == u64::MAX {
-                last.written_ns = written_ns;
+        } else if let Some(i) = s.unstamped.remove(&id) {
+            // The response already arrived (possible for tiny events): fix up its sample.
+            if let Some(sample) = s.samples.get_mut(i) {
+                sample.written_ns = written_ns;
             }
         }
         Ok(())
@@ -373,16 +461,14 @@ impl BenchServer {
             return;
         };
         let p = s.in_flight.swap_remove(i);
-        let ok = match &p.expect {
-            Expect::Echo => body == *p.event,
-            Expect::Bytes(b) => body == **b,
-            Expect::Any => true,
+        let wanted = p.expect.bytes(&p.request_id);
+        let ok = match (&p.expect, &wanted) {
+            (Expect::Any, _) => true,
+            (_, Some(w)) => body == *w,
+            (_, None) => body == *p.event,
         };
         if !ok && s.mismatches.len() < 3 {
-            let expected: &[u8] = match &p.expect {
-                Expect::Bytes(b) => b,
-                _ => &p.event,
-            };
+            let expected: &[u8] = wanted.as_deref().unwrap_or(&p.event);
             let at = body
                 .iter()
                 .zip(expected)
@@ -399,8 +485,18 @@ impl BenchServer {
         } else if !ok {
             s.mismatches.push(String::new());
         }
+        if p.written_ns == 0 {
+            let i = s.samples.len();
+            s.unstamped.insert(p.request_id.clone(), i);
+        }
         let written_ns = if p.written_ns == 0 { u64::MAX } else { p.written_ns };
+        if s.to_issue > 0 && s.failure.is_none() {
+            s.to_issue -= 1;
+            self.issue(&mut s);
+            self.queued.notify_one();
+        }
         s.samples.push(Sample {
+            queued_ns: p.queued_ns,
             written_ns,
             first_byte_ns: if first_byte_ns == 0 {
                 done_ns
@@ -411,6 +507,11 @@ impl BenchServer {
         });
         self.changed.notify_all();
     }
+}
+
+fn next_request_id(s: &mut State) -> String {
+    s.seq += 1;
+    format!("bench-{:08x}-0000-4000-8000-{:012x}", s.seq >> 32, s.seq)
 }
 
 fn snippet(b: &[u8]) -> String {

@@ -801,6 +801,7 @@ pub mod bench_bindings {
     /// One run's samples, in nanoseconds on the bench server's clock (`nowNs`).
     #[napi(object, js_name = "BenchRun")]
     pub struct BindingBenchRun {
+        pub queued_ns: Vec<f64>,
         pub written_ns: Vec<f64>,
         pub first_byte_ns: Vec<f64>,
         pub done_ns: Vec<f64>,
@@ -828,6 +829,7 @@ pub mod bench_bindings {
                 report.samples.iter().map(|s| f(s) as f64).collect()
             };
             Ok(BindingBenchRun {
+                queued_ns: ns(|s| s.queued_ns),
                 written_ns: ns(|s| s.written_ns),
                 first_byte_ns: ns(|s| s.first_byte_ns),
                 done_ns: ns(|s| s.done_ns),
@@ -884,6 +886,13 @@ pub mod bench_bindings {
             };
             self.inner
                 .enqueue(Arc::new(event.to_vec()), expect, count as usize);
+        }
+
+        /// Managed Instances: keeps `concurrency` invocations outstanding until `total` were
+        /// issued, each its own event, each answer checked against its own request id.
+        #[napi]
+        pub fn closed_loop(&self, concurrency: u32, total: u32) {
+            self.inner.closed_loop(concurrency as usize, total as usize);
         }
 
         /// Resolves when `count` responses arrived; rejects on a posted error, `abort`, or

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CANDIDATES, ROOT } from './paths.mjs';
 
-export function candidates({ official, addon, benchAddon = addon }) {
+export function candidates({ official, addon, benchAddon = addon, wanted = [] }) {
   // Our candidates load the benchmark's release build of the product addon; the raw and lean
   // loops need the build with the bench feature (benchmark/lib/setup.mjs).
   const native = addon ? { LAMBDA_RAPID_NATIVE_PATH: addon } : {};
@@ -68,5 +68,13 @@ export function candidates({ official, addon, benchAddon = addon }) {
     env: { ...benchNative, BENCH_CLIENT: 'lean', BENCH_LOOP: 'all-sync' }, optional: true,
     scenarios: ['echo-100B', 'echo-10KiB', 'echo-1MiB', 'cold-start'],
   });
+  // Diagnostic only (--candidates lambda-rapid-w4, official-w2, ...): Managed Instances with
+  // AWS_LAMBDA_NODEJS_WORKER_COUNT=N, for the worker-count measurements (docs/benchmark.md).
+  for (const id of wanted) {
+    const m = /^(lambda-rapid|official)-w(\d+)$/.exec(id);
+    const base = m && list.find((c) => c.id === m[1]);
+    if (!base) continue;
+    list.push({ ...base, id, base: base.id, label: `${base.label}, ${m[2]} workers`, optional: true, env: { ...base.env, AWS_LAMBDA_NODEJS_WORKER_COUNT: m[2] } });
+  }
   return list;
 }

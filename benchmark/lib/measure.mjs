@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { HANDLERS } from './paths.mjs';
-import { cpuNs, peakRssKiB } from './proc.mjs';
+import { cpuNs, peakRssKiB, treeCpuNs, treePeakRssKiB } from './proc.mjs';
 import { median, quantile } from './stats.mjs';
 
 const TIMEOUT_MS = 10_000;
@@ -109,6 +109,49 @@ export async function trial(server, node, candidate, scenario, { warm, n, nodeAr
     throw explain(e, runtime, candidate);
   } finally {
     if (!keep) await runtime.stop();
+  }
+}
+
+/**
+ * A Managed Instances trial: the runtime starts with AWS_LAMBDA_MAX_CONCURRENCY=C and the bench
+ * server keeps exactly C invocations outstanding (a closed loop: each answer queues the next
+ * invocation at once), each with its own event, each answer checked against its own request id.
+ * After `warm` answers the window opens; it closes after `n` more. Throughput is the answers
+ * in the window over its length; latency is queued -> answer read (what the caller waits,
+ * queueing in the Runtime API included); CPU and peak RSS are the whole process tree's.
+ */
+export async function closedLoopTrial(server, node, candidate, scenario, { concurrency, warm, n }) {
+  server.reset();
+  const env = { ...scenario.env, AWS_LAMBDA_MAX_CONCURRENCY: String(concurrency) };
+  const runtime = start(server, node, candidate, { ...scenario, env });
+  const checked = (run, what) => {
+    if (run.mismatches.length > 0) {
+      throw new Error(`${run.mismatches.length} ${what} answers were not their own invocation's: ${run.mismatches.filter(Boolean).join('; ')}`);
+    }
+    return run;
+  };
+  try {
+    // C more than needed: the window closes with C still outstanding, as in the steady state.
+    server.closedLoop(concurrency, warm + n + concurrency);
+    const warmRun = checked(await server.wait(warm, TIMEOUT_MS), 'warm-up');
+    const cpu0 = treeCpuNs(runtime.child.pid);
+    const run = checked(await server.wait(n, TIMEOUT_MS), 'measured');
+    const cpu1 = treeCpuNs(runtime.child.pid);
+    const rssKiB = treePeakRssKiB(runtime.child.pid);
+    const opened = Math.max(...warmRun.doneNs);
+    const count = run.doneNs.length;
+    const latency = run.doneNs.map((d, i) => d - run.queuedNs[i]);
+    return {
+      ips: count / ((Math.max(...run.doneNs) - opened) / 1e9),
+      rtUs: median(latency) / 1e3,
+      rtP99Us: quantile(latency, 0.99) / 1e3,
+      cpuUs: (cpu1 - cpu0) / count / 1e3,
+      rssMiB: rssKiB / 1024,
+    };
+  } catch (e) {
+    throw explain(e, runtime, candidate);
+  } finally {
+    await runtime.stop();
   }
 }
 

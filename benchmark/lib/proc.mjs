@@ -33,3 +33,45 @@ export function peakRssKiB(pid) {
   const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
   return m ? Number(m[1]) : NaN;
 }
+
+/** `pid` and every process below it (a runtime may start helpers; Managed Instances threads are tasks of `pid`). */
+export function processTree(pid) {
+  const all = [pid];
+  for (let i = 0; i < all.length; i++) {
+    try {
+      for (const tid of fs.readdirSync(`/proc/${all[i]}/task`)) {
+        const kids = fs.readFileSync(`/proc/${all[i]}/task/${tid}/children`, 'utf8').trim();
+        if (kids) all.push(...kids.split(/\s+/).map(Number));
+      }
+    } catch {
+      // The process ended meanwhile, or the kernel has no children file: count what was found.
+    }
+  }
+  return all;
+}
+
+/** CPU time of the whole process tree under `pid`, in nanoseconds (see cpuNs). */
+export function treeCpuNs(pid) {
+  let total = 0;
+  for (const p of processTree(pid)) {
+    try {
+      total += cpuNs(p);
+    } catch {
+      // ended between the listing and the read
+    }
+  }
+  return total;
+}
+
+/** Peak RSS of the whole process tree under `pid`, in KiB: the sum of each process's VmHWM. */
+export function treePeakRssKiB(pid) {
+  let total = 0;
+  for (const p of processTree(pid)) {
+    try {
+      total += peakRssKiB(p);
+    } catch {
+      // ended between the listing and the read
+    }
+  }
+  return total;
+}

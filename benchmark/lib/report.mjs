@@ -29,7 +29,16 @@ const METRICS = [
   ['rssMiB', 'peak RSS MiB', 1],
 ];
 
-export function markdown({ meta, results, candidates, scenarios, cold, errors }) {
+// Managed Instances: latency is queued -> answer read, in ms (it includes the wait for a GET).
+const CLOSED_LOOP_METRICS = [
+  ['ips', 'invocations/s', 0],
+  ['rtUs', 'latency p50 ms', 1, 1e-3],
+  ['rtP99Us', 'p99 ms', 1, 1e-3],
+  ['cpuUs', 'CPU µs/inv', 0],
+  ['rssMiB', 'peak RSS MiB', 1],
+];
+
+export function markdown({ meta, results, candidates, scenarios, colds = [], errors }) {
   const out = [];
   const names = Object.fromEntries(candidates.map((c) => [c.id, c.label]));
   out.push(`Node ${meta.node}, ${meta.cpu} (${meta.cores} cores), ${meta.mode} run (${meta.rounds} rounds, candidates interleaved), ` +
@@ -46,27 +55,32 @@ export function markdown({ meta, results, candidates, scenarios, cold, errors })
   for (const s of scenarios) {
     const byCand = results[s.id];
     if (!byCand) continue;
-    const metrics = s.streaming ? [...METRICS.slice(0, 2), ['ttfbUs', 'TTFB p50 µs', 0], ...METRICS.slice(2)] : METRICS;
-    out.push(`**${s.title}** (${s.id}; ${meta.counts[s.id]} invocations per trial)`);
+    const metrics = s.concurrency ? CLOSED_LOOP_METRICS
+      : s.streaming ? [...METRICS.slice(0, 2), ['ttfbUs', 'TTFB p50 µs', 0], ...METRICS.slice(2)] : METRICS;
+    const how = s.concurrency ? `${meta.counts[s.id]} invocations per window, ${s.concurrency} outstanding, Node ${meta.nodes?.[s.node] ?? meta.node}`
+      : `${meta.counts[s.id]} invocations per trial`;
+    out.push(`**${s.title}** (${s.id}; ${how})`);
     out.push('');
     out.push(`| candidate | ${metrics.map((m) => m[1]).join(' | ')} | throughput vs official |`);
     out.push(`|---|${metrics.map(() => '---:').join('|')}|---:|`);
     for (const [cid, trials] of Object.entries(byCand)) {
-      const cells = metrics.map(([k, , d]) => f(median(trials.map((t) => t?.[k])), d));
+      const cells = metrics.map(([k, , d, scale = 1]) => f(median(trials.map((t) => t?.[k])) * scale, d));
       const r = cid === 'official' ? '1.00×' : fx(ratioFor(results, s.id, 'ips', cid).ratio);
       out.push(`| ${names[cid]} | ${cells.join(' | ')} | ${r} |`);
     }
     out.push('');
   }
-  if (cold) {
-    out.push(`**cold start** (${meta.counts['cold-start']} fresh processes per candidate, first event queued before the spawn)`);
+  for (const s of colds) {
+    const cold = results[s.id];
+    if (!cold) continue;
+    out.push(`**${s.title}** (${s.id}: \`${s.handler}\`; ${meta.counts[s.id]} fresh processes per candidate, first event queued before the spawn)`);
     out.push('');
-    out.push('| candidate | spawn → first GET ms | spawn → first response ms | peak RSS MiB | first GET vs official |');
-    out.push('|---|---:|---:|---:|---:|');
+    out.push('| candidate | spawn → first GET ms | spawn → first response ms | peak RSS MiB | first GET vs official | first response vs official |');
+    out.push('|---|---:|---:|---:|---:|---:|');
     for (const [cid, samples] of Object.entries(cold)) {
-      const r = cid === 'official' ? '1.00×' : fx(ratioFor(results, 'cold-start', 'firstGetMs', cid).ratio);
+      const r = (metric) => (cid === 'official' ? '1.00×' : fx(ratioFor(results, s.id, metric, cid).ratio));
       out.push(`| ${names[cid]} | ${f(median(samples.map((x) => x?.firstGetMs)), 1)} | ` +
-        `${f(median(samples.map((x) => x?.firstResponseMs)), 1)} | ${f(median(samples.map((x) => x?.rssMiB)), 1)} | ${r} |`);
+        `${f(median(samples.map((x) => x?.firstResponseMs)), 1)} | ${f(median(samples.map((x) => x?.rssMiB)), 1)} | ${r('firstGetMs')} | ${r('firstResponseMs')} |`);
     }
     out.push('');
   }

@@ -47,8 +47,40 @@ export const SCENARIOS = [
     n: { quick: 150, full: 600 }, warm: { quick: 30, full: 60 } },
 ];
 
+/**
+ * Managed Instances (4.x, AWS_LAMBDA_MAX_CONCURRENCY=C): the bench server keeps exactly C
+ * invocations outstanding (benchmark/lib/measure.mjs `closedLoopTrial`). Each trial's count
+ * follows the expected rate, so that the window lasts about a second (quick) or 2.5 s (full)
+ * at any C: `rate(C)` is a generous guess of the slower candidate's invocations per second.
+ * Only runtimes that serve Managed Instances take part; Node 24 unless --node says otherwise.
+ */
+export const MANAGED_INSTANCES = [
+  { id: 'mc-io', title: 'Managed Instances, 10 ms await', handler: 'mc.io',
+    rate: (c) => Math.min(c * 95, 6000) },
+  { id: 'mc-cpu', title: 'Managed Instances, ~1 ms CPU', handler: 'mc.cpu',
+    rate: (c) => Math.min(c * 700, 1500) },
+].map((s) => ({ ...s, node: '24', candidates: ['lambda-rapid', 'official'] }));
+
+/** The concurrency levels of a run (`--concurrency` replaces them). */
+export const CONCURRENCY = { quick: [32], full: [1, 8, 32, 64, 256] };
+
+/** Invocations in the window and in the warm-up before it, for one Managed Instances trial. */
+export function closedLoopCounts(scenario, concurrency, mode) {
+  const seconds = mode === 'quick' ? 1 : 2.5;
+  const rate = scenario.rate(concurrency);
+  return { n: Math.max(50, Math.round(rate * seconds)), warm: Math.max(2 * concurrency, Math.round(rate * 0.5)) };
+}
+
 /** Cold start: a fresh process per sample, its first event queued before the spawn. */
 export const COLD_START = {
   id: 'cold-start', title: 'cold start', handler: 'echo.handler', event: SMALL,
   n: { quick: 20, full: 40 },
 };
+
+/** Cold start of a real function: the DynamoDB client and DocumentClient built at init. */
+export const COLD_START_SDK = {
+  id: 'cold-start-sdk', title: 'cold start, AWS SDK at init', handler: 'sdk.handler', event: SMALL,
+  n: { quick: 8, full: 30 }, candidates: ['lambda-rapid', 'lambda-rapid-4x', 'official', 'official-alt'],
+};
+
+export const COLD_STARTS = [COLD_START, COLD_START_SDK];
