@@ -1,5 +1,5 @@
 // Managed Instances (4.x with AWS_LAMBDA_MAX_CONCURRENCY): the main thread starts worker threads
-// (AWS_LAMBDA_NODEJS_WORKER_COUNT, else 8 per CPU), each a runtime whose invocations overlap,
+// (AWS_LAMBDA_NODEJS_WORKER_COUNT, else one per CPU, at least two), each a runtime whose invocations overlap,
 // as in the official 4.x client (lib/workers.mjs, index.mjs). End to end against the test
 // Runtime API, with the fixtures in fixtures/runtime/mi.
 import { test } from './helpers/node-test.mjs';
@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startFunction, HERE } from './fixtures/runtime/harness.mjs';
 import { workerCount } from '../lib/workers.mjs';
+import { workerResourceLimits } from '../lib/worker-sizing.mjs';
 
 const MI_ROOT = path.join(HERE, 'mi');
 const T = { timeout: 30_000 };
@@ -101,10 +102,18 @@ test('an uncaught exception ends its worker after its invocation\'s error is pos
   assert.equal(after.body.id, 'c2');
 });
 
-test('the worker count: AWS_LAMBDA_NODEJS_WORKER_COUNT, else 8 per CPU of the cgroup quota', () => {
+test('the worker count: AWS_LAMBDA_NODEJS_WORKER_COUNT, else one per CPU of the cgroup quota, at least two', () => {
   assert.equal(workerCount({ AWS_LAMBDA_NODEJS_WORKER_COUNT: '5' }), 5);
-  assert.equal(workerCount({}, () => '200000 100000\n'), 16);
-  assert.equal(workerCount({}, () => '150000 100000'), 16, 'a part of a CPU counts as one');
-  assert.equal(workerCount({}, () => { throw new Error('no cgroup'); }), 8);
-  assert.equal(workerCount({}, () => 'max 100000'), 8 * os.availableParallelism());
+  assert.equal(workerCount({ AWS_LAMBDA_NODEJS_WORKER_COUNT: '1' }), 1);
+  assert.equal(workerCount({}, () => '400000 100000\n'), 4);
+  assert.equal(workerCount({}, () => '250000 100000'), 3, 'a part of a CPU counts as one');
+  assert.equal(workerCount({}, () => '100000 100000'), 2, 'never fewer than two');
+  assert.equal(workerCount({}, () => { throw new Error('no cgroup'); }), Math.max(2, os.availableParallelism()));
+  assert.equal(workerCount({}, () => 'max 100000'), Math.max(2, os.availableParallelism()));
+});
+
+test("the workers' young generation: 1 MiB semi-spaces, or what --max-semi-space-size asks for", () => {
+  assert.deepEqual(workerResourceLimits([], ''), { maxYoungGenerationSizeMb: 3 });
+  assert.deepEqual(workerResourceLimits(['--max-semi-space-size=8'], ''), { maxYoungGenerationSizeMb: 24 });
+  assert.deepEqual(workerResourceLimits([], '--max-old-space-size=512 --max-semi-space-size=4'), { maxYoungGenerationSizeMb: 12 });
 });

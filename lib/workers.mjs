@@ -4,37 +4,14 @@
 // client does. Loaded only in that mode.
 import { builtin } from './builtin.mjs';
 import { formatErrorForText } from './logging.mjs';
+import { workerCount, workerResourceLimits } from './worker-sizing.mjs';
+
+export { workerCount };
 
 const { Worker } = builtin('node:worker_threads');
-const fs = builtin('node:fs');
-const os = builtin('node:os');
 
 // Node refuses these in a worker's execArgv (the official client drops the same three).
 const WORKER_REFUSED_FLAGS = ['--expose-gc', '--max-semi-space-size', '--max-old-space-size'];
-
-/**
- * How many workers: AWS_LAMBDA_NODEJS_WORKER_COUNT, else 8 per CPU of the cgroup's quota
- * (/sys/fs/cgroup/cpu.max; every core when it says "max"; 1 when it cannot be read).
- */
-export function workerCount(env = process.env, readCpuMax = () => fs.readFileSync('/sys/fs/cgroup/cpu.max', 'utf8')) {
-  if (env.AWS_LAMBDA_NODEJS_WORKER_COUNT) {
-    const n = parseInt(env.AWS_LAMBDA_NODEJS_WORKER_COUNT, 10);
-    if (n > 0) return n;
-  }
-  return 8 * availableCpus(readCpuMax);
-}
-
-function availableCpus(readCpuMax) {
-  try {
-    const [max, period] = readCpuMax().trim().split(/\s+/);
-    if (max === 'max') return Math.max(1, os.availableParallelism());
-    const cpus = Math.ceil(parseInt(max, 10) / parseInt(period, 10));
-    if (cpus > 0) return cpus;
-  } catch {
-    // no cgroup v2 CPU controller here
-  }
-  return 1;
-}
 
 /**
  * Runs `count` workers on `entry` (with this process's arguments and environment) until every
@@ -45,9 +22,10 @@ function availableCpus(readCpuMax) {
 export async function runWorkers({ entry, count = workerCount(), verbose = () => {} }) {
   verbose('WorkerManager', () => `Starting ${count} worker threads`);
   const execArgv = process.execArgv.filter((arg) => !WORKER_REFUSED_FLAGS.some((flag) => arg.startsWith(flag)));
+  const resourceLimits = workerResourceLimits();
   const ended = [];
   for (let id = 0; id < count; id++) {
-    const worker = new Worker(entry, { argv: process.argv.slice(2), env: process.env, execArgv });
+    const worker = new Worker(entry, { argv: process.argv.slice(2), env: process.env, execArgv, resourceLimits });
     ended.push(new Promise((resolve) => {
       worker.on('error', (err) => {
         console.error(`Worker ${id} error:`, formatErrorForText(intoError(err)));

@@ -867,6 +867,46 @@ mod tests {
     }
 
     #[test]
+    fn a_closed_loop_keeps_c_outstanding_and_refuses_an_answer_for_another_invocation() {
+        let server = BenchServer::start().unwrap();
+        let port = server.port();
+        server.closed_loop(2, 6);
+        // Two GETs on two connections, as two workers would: both are served at once, since
+        // two invocations are outstanding.
+        let mut a = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let mut b = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let (_, id_a, event_a) = request(&mut a, NEXT);
+        let (_, id_b, event_b) = request(&mut b, NEXT);
+        assert_ne!(id_a, id_b);
+        assert_ne!(event_a, event_b, "every invocation has its own event");
+        let answer = |event: &str, id: &str| {
+            let event_id = event.trim_start_matches("{\"id\":\"").trim_end_matches("\"}");
+            format!("{{\"id\":\"{event_id}\",\"requestId\":\"{id}\"}}")
+        };
+        let post = |s: &mut TcpStream, id: &str, body: &str| {
+            let text = format!(
+                "POST /2018-06-01/runtime/invocation/{id}/response HTTP/1.1\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            request(s, &text)
+        };
+        // A right answer, and one for invocation b posted as a's answer's twin: mixed up.
+        post(&mut a, &id_a, &answer(&event_a, &id_a));
+        post(&mut b, &id_b, &answer(&event_a, &id_b));
+        let report = server.wait(2, Duration::from_secs(5)).unwrap();
+        assert_eq!(report.samples.len(), 2);
+        assert_eq!(report.mismatches.len(), 1, "{:?}", report.mismatches);
+        // Each answer queued the next invocation: two more are ready without waiting.
+        let (_, id_c, _) = request(&mut a, NEXT);
+        let (_, id_d, _) = request(&mut b, NEXT);
+        assert!(![&id_a, &id_b].contains(&&id_c) && id_c != id_d);
+        for s in &report.samples {
+            assert!(s.queued_ns <= s.written_ns && s.written_ns <= s.done_ns);
+        }
+        server.stop();
+    }
+
+    #[test]
     fn percent_decoding_of_request_ids() {
         assert_eq!(percent_decode("a%2Fb"), "a/b");
         assert_eq!(percent_decode("plain-id"), "plain-id");
