@@ -19,6 +19,7 @@
 //                       with the bench feature for the bench server and the raw loops)
 //   --no-save           print only; do not write benchmark/results/
 //   --update-readme     also put the table and chart into README.md (between bench markers)
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,7 +27,8 @@ import { parseArgs } from 'node:util';
 import { candidates as allCandidates } from './lib/candidates.mjs';
 import { svgChart } from './lib/chart.mjs';
 import { closedLoopTrial, coldStart, trial } from './lib/measure.mjs';
-import { RESULTS } from './lib/paths.mjs';
+import { HANDLERS, RESULTS, ROOT } from './lib/paths.mjs';
+import { compileCacheDir } from '../lib/compile-cache.mjs';
 import { updateReadme } from './lib/readme.mjs';
 import { markdown } from './lib/report.mjs';
 import { CONCURRENCY, COLD_STARTS, MANAGED_INSTANCES, SCENARIOS, closedLoopCounts } from './lib/scenarios.mjs';
@@ -167,6 +169,7 @@ for (const s of sweep) {
 }
 
 for (const s of colds) {
+  if (s.warm) warmCompileCache(s);
   const n = s.n[mode];
   counts[s.id] = n;
   const cold = (results[s.id] = {});
@@ -184,9 +187,19 @@ for (const s of colds) {
     }
   }
   for (const [cid, samples] of Object.entries(cold)) if (samples.length === 0) delete cold[cid];
+  if (s.warm) fs.rmSync(compileCacheDir(HANDLERS), { recursive: true, force: true });
   log(`bench: ${s.id} done (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
 server.stop();
+
+/** `lambda-rapid warm <handler>` in the handlers' directory, with the scenario's Node, as an image build would. */
+function warmCompileCache(s) {
+  const r = spawnSync(nodeFor(s).bin, [path.join(ROOT, 'bin', 'lambda-rapid.mjs'), 'warm', s.handler], {
+    cwd: HANDLERS, env: { ...process.env, LAMBDA_RAPID_NATIVE_PATH: addon.product, AWS_REGION: 'us-east-1' }, encoding: 'utf8', timeout: 120_000,
+  });
+  log(`bench: ${s.id}: ${(r.stderr ?? '').trim().split('\n').at(-1)}`);
+  if (r.status !== 0) errors.push(`${s.title}: lambda-rapid warm failed: ${(r.stderr ?? r.error?.message ?? '').trim().split('\n').at(-1)}`);
+}
 
 const meta = {
   node: node.version,

@@ -3,7 +3,7 @@
 // anything else makes this process the runtime itself (`lambda-rapid app.handler` as a
 // container's entrypoint, like `npx aws-lambda-ric app.handler`), so the runtime's start-up
 // pays for nothing but index.mjs.
-const CLI = new Set(['serve', 'invoke', 'help', '--help', '-h', '--version', '-v']);
+const CLI = new Set(['serve', 'invoke', 'warm', 'help', '--help', '-h', '--version', '-v']);
 const first = process.argv[2];
 
 if (CLI.has(first) || first?.startsWith('-') || (first === undefined && !process.env.AWS_LAMBDA_RUNTIME_API)) {

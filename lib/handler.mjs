@@ -24,6 +24,7 @@ import { builtin } from './builtin.mjs';
 import { mode as processMode } from './mode.mjs';
 import { Errors } from './errors.mjs';
 import { verboseLogger } from './logging.mjs';
+import { useCompileCache } from './compile-cache.mjs';
 
 // Built-ins through getBuiltinModule, not ESM imports: this runs on every cold start
 // (lib/builtin.mjs has the measurements).
@@ -68,6 +69,8 @@ export function parseHandlerString(handlerString, errors = Errors) {
  */
 export async function loadHandler({ taskRoot, handlerString, mode = processMode, errors = Errors }) {
   const { moduleRoot, moduleName, exportPath } = parseHandlerString(handlerString, errors);
+  // The function's modules compile from `lambda-rapid warm`'s cache, when there is one.
+  useCompileCache(taskRoot);
   let userModule;
   try {
     userModule = await loadModule(taskRoot, moduleRoot, moduleName, mode);

@@ -22,6 +22,12 @@ export function candidates({ official, addon, benchAddon = addon, wanted = [] })
     env: { ...native, AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x' },
     skip: fs.existsSync(ours) ? undefined : 'index.mjs does not exist yet',
   });
+  // The compile cache's share of a cold start (cold-start-sdk, where `lambda-rapid warm` ran).
+  list.push({
+    id: 'lambda-rapid-no-cache', label: 'lambda-rapid, compile cache off', args: [ours],
+    env: { ...native, LAMBDA_RAPID_COMPILE_CACHE: '0' }, scenarios: ['cold-start-sdk'],
+    skip: fs.existsSync(ours) ? undefined : 'index.mjs does not exist yet',
+  });
   const officialEntry = official.dir && path.join(official.dir, 'index.mjs');
   list.push({
     id: 'official', label: `aws-lambda-ric ${official.version ?? '4.x'} (native client)`, args: [officialEntry],

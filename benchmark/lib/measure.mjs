@@ -9,6 +9,8 @@ import { cpuNs, peakRssKiB, treeCpuNs, treePeakRssKiB } from './proc.mjs';
 import { median, quantile } from './stats.mjs';
 
 const TIMEOUT_MS = 10_000;
+/** `nobody`: the code directory (owned by root, 0755) is read-only for it. */
+const UNPRIVILEGED = 65534;
 const devNull = fs.openSync('/dev/null', 'w');
 
 export function lambdaEnv(endpoint, handler, extra = {}) {
@@ -36,7 +38,9 @@ export function lambdaEnv(endpoint, handler, extra = {}) {
  */
 function start(server, node, candidate, scenario, nodeArgs = []) {
   const env = lambdaEnv(`127.0.0.1:${server.port}`, scenario.handler, { ...scenario.env, ...candidate.env });
-  const child = spawn(node, [...nodeArgs, ...candidate.args], { cwd: HANDLERS, env, stdio: ['ignore', devNull, 'pipe'] });
+  // As Lambda runs a function: a user that cannot write the code directory (when we are root).
+  const user = scenario.unprivileged && process.getuid?.() === 0 ? { uid: UNPRIVILEGED, gid: UNPRIVILEGED } : {};
+  const child = spawn(node, [...nodeArgs, ...candidate.args], { cwd: HANDLERS, env, stdio: ['ignore', devNull, 'pipe'], ...user });
   let stderr = '';
   child.stderr.on('data', (d) => {
     if (stderr.length < 8192) stderr += d;
