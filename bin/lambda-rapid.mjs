@@ -17,5 +17,9 @@ if (CLI.has(first) || first?.startsWith('-') || (first === undefined && !process
   );
   process.exitCode = 2;
 } else {
+  // The runtime's own modules compile from `lambda-rapid warm`'s cache too, when there is one:
+  // the task root as index.mjs finds it (the working directory when a handler is given).
+  const { useCompileCache } = await import('../lib/compile-cache.mjs');
+  useCompileCache((first === undefined && process.env.LAMBDA_TASK_ROOT) || process.cwd());
   await import('../index.mjs');
 }

@@ -83,11 +83,21 @@ function dirForThisUser(dir, tags) {
   for (const tag of mine) {
     const m = TAG.exec(tag);
     if (!m) continue;
-    try {
-      fs.symlinkSync(path.join(dir, tag), path.join(linked, `${m[1]}-${uid}`));
-    } catch (e) {
-      if (e.code !== 'EEXIST') throw e; // an earlier start in this sandbox made it
-    }
+    link(path.join(dir, tag), path.join(linked, `${m[1]}-${uid}`));
   }
   return linked;
+}
+
+/** Makes `name` a link to `target`, replacing a link to elsewhere (another function's cache). */
+function link(target, name) {
+  try {
+    if (fs.readlinkSync(name) === target) return; // an earlier start in this sandbox made it
+  } catch {
+    // not there yet
+  }
+  // Made aside and renamed into place: workers starting together each see a whole link.
+  const aside = `${name}.${process.pid}.${builtin('node:worker_threads').threadId}`;
+  fs.rmSync(aside, { force: true });
+  fs.symlinkSync(target, aside);
+  fs.renameSync(aside, name);
 }
