@@ -22,6 +22,13 @@ export function candidates({ official, addon, benchAddon = addon, wanted = [] })
     env: { ...native, AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x' },
     skip: fs.existsSync(ours) ? undefined : 'index.mjs does not exist yet',
   });
+  // The custom image's entrypoint (`lambda-rapid`, no argument: _HANDLER and LAMBDA_TASK_ROOT),
+  // which reads the compile cache before the runtime's own modules load (cold starts only).
+  const bin = path.join(ROOT, 'bin', 'lambda-rapid.mjs');
+  list.push({
+    id: 'lambda-rapid-bin', label: 'lambda-rapid (bin entry)', args: [bin], env: native,
+    scenarios: ['cold-start', 'cold-start-sdk'], skip: fs.existsSync(bin) ? undefined : 'bin/lambda-rapid.mjs does not exist yet',
+  });
   // The compile cache's share of a cold start (cold-start-sdk, where `lambda-rapid warm` ran).
   list.push({
     id: 'lambda-rapid-no-cache', label: 'lambda-rapid, compile cache off', args: [ours],

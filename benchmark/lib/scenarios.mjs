@@ -71,22 +71,24 @@ export function closedLoopCounts(scenario, concurrency, mode) {
   return { n: Math.max(50, Math.round(rate * seconds)), warm: Math.max(2 * concurrency, Math.round(rate * 0.5)) };
 }
 
-/** Cold start: a fresh process per sample, its first event queued before the spawn. */
+/**
+ * Cold start: a fresh process per sample, its first event queued before the spawn. As on
+ * Lambda, the runtimes run as a user that cannot write the code directory, where `lambda-rapid
+ * warm` wrote the compile cache before the first sample (`warm`; removed after the scenario).
+ */
 export const COLD_START = {
   id: 'cold-start', title: 'cold start', handler: 'echo.handler', event: SMALL,
-  n: { quick: 20, full: 40 },
+  n: { quick: 20, full: 40 }, unprivileged: true, warm: true,
 };
 
 /**
- * Cold start of a real function: the DynamoDB client and DocumentClient built at init. As on
- * Lambda, the runtime runs as a user that cannot write the code directory, where
- * `lambda-rapid warm` wrote the compile cache before the first sample (`warm`; removed after
- * the scenario). lambda-rapid-no-cache is the same runtime told not to read it.
+ * Cold start of a real function: the DynamoDB client and DocumentClient built at init; run as
+ * `cold-start` is. lambda-rapid-no-cache is the same runtime told not to read the cache.
  */
 export const COLD_START_SDK = {
   id: 'cold-start-sdk', title: 'cold start, AWS SDK at init', handler: 'sdk.handler', event: SMALL,
   n: { quick: 8, full: 30 }, unprivileged: true, warm: true,
-  candidates: ['lambda-rapid', 'lambda-rapid-no-cache', 'lambda-rapid-4x', 'official', 'official-alt'],
+  candidates: ['lambda-rapid', 'lambda-rapid-bin', 'lambda-rapid-no-cache', 'lambda-rapid-4x', 'official', 'official-alt'],
 };
 
 export const COLD_STARTS = [COLD_START, COLD_START_SDK];
