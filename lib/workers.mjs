@@ -4,11 +4,13 @@
 // client does. Loaded only in that mode.
 import { builtin } from './builtin.mjs';
 import { formatErrorForText } from './logging.mjs';
-import { workerCount, workerResourceLimits } from './worker-sizing.mjs';
+import { availableCpus, workerCount, workerResourceLimits, workerScaling } from './worker-sizing.mjs';
 
 export { workerCount };
 
 const { Worker } = builtin('node:worker_threads');
+
+const SCALING_INTERVAL_MS = 500;
 
 // Node refuses these in a worker's execArgv (the official client drops the same three).
 const WORKER_REFUSED_FLAGS = ['--expose-gc', '--max-semi-space-size', '--max-old-space-size'];
@@ -23,9 +25,12 @@ export async function runWorkers({ entry, count = workerCount(), verbose = () =>
   verbose('WorkerManager', () => `Starting ${count} worker threads`);
   const execArgv = process.execArgv.filter((arg) => !WORKER_REFUSED_FLAGS.some((flag) => arg.startsWith(flag)));
   const resourceLimits = workerResourceLimits();
+  const workers = [];
   const ended = [];
-  for (let id = 0; id < count; id++) {
+  const start = () => {
+    const id = workers.length;
     const worker = new Worker(entry, { argv: process.argv.slice(2), env: process.env, execArgv, resourceLimits });
+    workers.push(worker);
     ended.push(new Promise((resolve) => {
       worker.on('error', (err) => {
         console.error(`Worker ${id} error:`, formatErrorForText(intoError(err)));
@@ -36,8 +41,17 @@ export async function runWorkers({ entry, count = workerCount(), verbose = () =>
         resolve();
       });
     }));
-  }
-  await Promise.all(ended);
+  };
+  for (let id = 0; id < count; id++) start();
+  // More workers while these wait on the Runtime API (lib/worker-sizing.mjs), unless the count is fixed.
+  const scaling = process.env.AWS_LAMBDA_NODEJS_WORKER_COUNT ? null : setInterval(workerScaling({
+    workers, cpus: availableCpus(), start: () => {
+      verbose('WorkerManager', () => `Starting worker ${workers.length}: the workers wait on the Runtime API`);
+      start();
+    },
+  }), SCALING_INTERVAL_MS).unref();
+  for (let i = 0; i < ended.length; i++) await ended[i]; // a worker started meanwhile is waited for too
+  clearInterval(scaling);
   verbose('WorkerManager', () => 'All workers have exited');
 }
 

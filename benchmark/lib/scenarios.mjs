@@ -50,15 +50,15 @@ export const SCENARIOS = [
 /**
  * Managed Instances (4.x, AWS_LAMBDA_MAX_CONCURRENCY=C): the bench server keeps exactly C
  * invocations outstanding (benchmark/lib/measure.mjs `closedLoopTrial`). Each trial's count
- * follows the expected rate, so that the window lasts about a second (quick) or 2.5 s (full)
+ * follows the expected rate, so that the window lasts about a second (quick) or 2 s (full)
  * at any C: `rate(C)` is a generous guess of the slower candidate's invocations per second.
  * Only runtimes that serve Managed Instances take part; Node 24 unless --node says otherwise.
  */
 export const MANAGED_INSTANCES = [
   { id: 'mc-io', title: 'Managed Instances, 10 ms await', handler: 'mc.io',
-    rate: (c) => Math.min(c * 95, 6000) },
+    rate: (c) => Math.min(c * 95, 12000) },
   { id: 'mc-cpu', title: 'Managed Instances, ~1 ms CPU', handler: 'mc.cpu',
-    rate: (c) => Math.min(c * 700, 1500) },
+    rate: (c) => Math.min(c * 700, 1000) },
 ].map((s) => ({ ...s, node: '24', candidates: ['lambda-rapid', 'official'] }));
 
 /** The concurrency levels of a run (`--concurrency` replaces them). */
@@ -66,9 +66,11 @@ export const CONCURRENCY = { quick: [32], full: [1, 8, 32, 64, 256] };
 
 /** Invocations in the window and in the warm-up before it, for one Managed Instances trial. */
 export function closedLoopCounts(scenario, concurrency, mode) {
-  const seconds = mode === 'quick' ? 1 : 2.5;
+  const seconds = mode === 'quick' ? 1 : 2;
   const rate = scenario.rate(concurrency);
-  return { n: Math.max(50, Math.round(rate * seconds)), warm: Math.max(2 * concurrency, Math.round(rate * 0.5)) };
+  // The warm-up lasts as long as the window: long enough for a runtime that sizes itself to
+  // the load (lambda-rapid adds workers after a second of saturation) to reach its steady state.
+  return { n: Math.max(50, Math.round(rate * seconds)), warm: Math.max(2 * concurrency, Math.round(rate * seconds)) };
 }
 
 /**
