@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { test } from './helpers/node-test.mjs';
 import { candidates } from '../benchmark/lib/candidates.mjs';
 import { releaseAddon } from '../benchmark/lib/setup.mjs';
-import { coldStart, trial } from '../benchmark/lib/measure.mjs';
-import { jsonEvent, SCENARIOS, COLD_START } from '../benchmark/lib/scenarios.mjs';
+import { closedLoopTrial, coldStart, trial } from '../benchmark/lib/measure.mjs';
+import { jsonEvent, SCENARIOS, COLD_START, MANAGED_INSTANCES } from '../benchmark/lib/scenarios.mjs';
 import { median, pairedRatio } from '../benchmark/lib/stats.mjs';
 
 const byId = (list, id) => list.find((x) => x.id === id);
@@ -70,6 +70,33 @@ test('a runtime that exits fails the trial with its exit status instead of hangi
     const dies = { id: 'dies', args: ['-e', 'process.exit(3)'] };
     await assert.rejects(trial(server, process.execPath, dies, byId(SCENARIOS, 'echo-100B'), { warm: 1, n: 1 }),
       /dies: dies exited \(code 3/);
+  } finally {
+    server.stop();
+  }
+});
+
+test('a closed-loop trial keeps C invocations outstanding and measures the whole process', async () => {
+  const server = new native.BenchServer();
+  try {
+    const m = await closedLoopTrial(server, process.execPath, byId(list, 'lambda-rapid'), byId(MANAGED_INSTANCES, 'mc-io'),
+      { concurrency: 4, warm: 8, n: 20 });
+    // Each invocation waits 10 ms: with 4 outstanding, at most ~400 per second.
+    assert.ok(m.ips > 0 && m.ips < 500, JSON.stringify(m));
+    assert.ok(m.rtUs >= 10_000 && m.rtP99Us >= m.rtUs, JSON.stringify(m));
+    assert.ok(m.cpuUs > 0 && m.rssMiB > 1, JSON.stringify(m));
+  } finally {
+    server.stop();
+  }
+});
+
+test('a closed-loop answer that is not its own invocation\'s fails the trial', async () => {
+  const server = new native.BenchServer();
+  try {
+    // The raw loop echoes the event ({"id":"ev-n"}) instead of naming its request id.
+    await assert.rejects(
+      closedLoopTrial(server, process.execPath, byId(list, 'raw-rust'), byId(MANAGED_INSTANCES, 'mc-io'), { concurrency: 2, warm: 4, n: 4 }),
+      /answers were not their own invocation's: response for bench-/,
+    );
   } finally {
     server.stop();
   }

@@ -50,7 +50,7 @@ export const SCENARIOS = [
 /**
  * Managed Instances (4.x, AWS_LAMBDA_MAX_CONCURRENCY=C): the bench server keeps exactly C
  * invocations outstanding (benchmark/lib/measure.mjs `closedLoopTrial`). Each trial's count
- * follows the expected rate, so that the window lasts about a second (quick) or 2 s (full)
+ * follows the expected rate, so that the window lasts about a second (quick) or 1.5 s (full)
  * at any C: `rate(C)` is a generous guess of the slower candidate's invocations per second.
  * Only runtimes that serve Managed Instances take part; Node 24 unless --node says otherwise.
  */
@@ -66,11 +66,12 @@ export const CONCURRENCY = { quick: [32], full: [1, 8, 32, 64, 256] };
 
 /** Invocations in the window and in the warm-up before it, for one Managed Instances trial. */
 export function closedLoopCounts(scenario, concurrency, mode) {
-  const seconds = mode === 'quick' ? 1 : 2;
   const rate = scenario.rate(concurrency);
-  // The warm-up lasts as long as the window: long enough for a runtime that sizes itself to
-  // the load (lambda-rapid adds workers after a second of saturation) to reach its steady state.
-  return { n: Math.max(50, Math.round(rate * seconds)), warm: Math.max(2 * concurrency, Math.round(rate * seconds)) };
+  const window = mode === 'quick' ? 1 : 1.5;
+  // The warm-up is long enough for a runtime that sizes itself to the load (lambda-rapid adds a
+  // worker after a second of saturation) to reach its steady state before the window opens.
+  const warm = mode === 'quick' ? 1 : 2;
+  return { n: Math.max(50, Math.round(rate * window)), warm: Math.max(2 * concurrency, Math.round(rate * warm)) };
 }
 
 /**
