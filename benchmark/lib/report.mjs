@@ -35,6 +35,7 @@ const CLOSED_LOOP_METRICS = [
   ['rtUs', 'latency p50 ms', 1, 1e-3],
   ['rtP99Us', 'p99 ms', 1, 1e-3],
   ['cpuUs', 'CPU µs/inv', 0],
+  ['serverCpuUs', 'Runtime API CPU µs/inv', 0],
   ['rssMiB', 'peak RSS MiB', 1],
 ];
 
