@@ -654,6 +654,9 @@ pub struct BindingEmulatorOptions {
     pub host: Option<String>,
     /// Invoke API port: 9000 by default, 0 for a free one.
     pub port: Option<u32>,
+    /// Serve plain HTTP on that port instead of the invoke API, each request becoming the event
+    /// of a Function URL (`url`) or an API Gateway REST API proxy (`apigw-v1`).
+    pub http: Option<String>,
     pub timeout_seconds: Option<f64>,
     pub function_name: Option<String>,
     pub memory_mb: Option<u32>,
@@ -730,8 +733,15 @@ pub fn start_emulator(env: Env, options: BindingEmulatorOptions) -> Result<Emula
             ))
         }
     };
+    let front = match options.http.as_deref() {
+        None => emulator::Front::InvokeApi,
+        Some(name) => emulator::EventFormat::from_name(name)
+            .map(emulator::Front::Http)
+            .ok_or_else(|| emulator_error(&env, format!("http event format must be url or apigw-v1, not {name}")))?,
+    };
     let config = emulator::EmulatorConfig {
         command: options.command,
+        front,
         task_root: options.task_root.map(Into::into).unwrap_or(defaults.task_root),
         handler: options.handler.unwrap_or(defaults.handler),
         invoke_host: options.host.unwrap_or(defaults.invoke_host),
@@ -780,6 +790,13 @@ impl Emulator {
             crashes: s.crashes,
             init_errors: s.init_errors,
         }
+    }
+
+    /// The function's code changed: the next invocation runs on a fresh runtime, once the
+    /// current one has finished what it holds (`serve --watch`).
+    #[napi]
+    pub fn recycle(&self) {
+        self.inner.recycle();
     }
 
     /// Kills the runtime, fails what is pending, closes every socket. Idempotent.

@@ -10,12 +10,15 @@
 //!
 //! Module map: `http` (the small HTTP/1.1 server side), `state` (the queue, the invocations in
 //! flight, the replies), `runtime_api` (what the runtime talks to), `invoke_api` (what the caller
-//! talks to), `supervisor` (the child process), `platform_log` (START/END/REPORT lines),
-//! `environment` (the Lambda environment variables).
+//! talks to), `http_front` and `http_event` (`serve --http`: HTTP requests as Function URL or
+//! API Gateway events, answers mapped back), `supervisor` (the child process), `platform_log`
+//! (START/END/REPORT lines), `environment` (the Lambda environment variables).
 
 pub mod environment;
 pub mod errors;
 pub mod http;
+pub mod http_event;
+pub mod http_front;
 pub mod invoke_api;
 pub mod platform_log;
 pub mod reply;
@@ -31,6 +34,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+pub use http_event::EventFormat;
 pub use platform_log::LogFormat;
 use state::Shared;
 
@@ -48,6 +52,8 @@ pub struct EmulatorConfig {
     /// The function's code directory (`LAMBDA_TASK_ROOT`, and the child's working directory).
     pub task_root: PathBuf,
     pub handler: String,
+    /// What the caller's listener speaks: Lambda's invoke API, or plain HTTP turned into events.
+    pub front: Front,
     /// Address of the invoke API (`127.0.0.1`, port 0 for a free port).
     pub invoke_host: String,
     pub invoke_port: u16,
@@ -82,6 +88,7 @@ impl Default for EmulatorConfig {
             command: None,
             task_root: PathBuf::from("."),
             handler: "index.handler".into(),
+            front: Front::InvokeApi,
             invoke_host: "127.0.0.1".into(),
             invoke_port: 9000,
             timeout: Duration::from_secs(3),
@@ -100,6 +107,15 @@ impl Default for EmulatorConfig {
             quiet_runtime: false,
         }
     }
+}
+
+/// What the listener on `invoke_host:invoke_port` serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Front {
+    /// The Lambda invoke API (`POST /2015-03-31/functions/<name>/invocations`), as AWS's RIE.
+    InvokeApi,
+    /// Any HTTP request, as the event of a Function URL or an API Gateway REST API.
+    Http(EventFormat),
 }
 
 /// A running emulator. Dropping it stops it.
@@ -152,9 +168,11 @@ impl Emulator {
         {
             let shared = shared.clone();
             let stop = invoke_stop.clone();
+            let front = shared.config.front;
             threads.push(spawn_named("lambda-rapid-invoke-accept", move || {
-                accept_loop(listener, &stop, &shared, |shared, stream| {
-                    invoke_api::serve_connection(shared, stream)
+                accept_loop(listener, &stop, &shared, move |shared, stream| match front {
+                    Front::InvokeApi => invoke_api::serve_connection(shared, stream),
+                    Front::Http(format) => http_front::serve_connection(shared, stream, format),
                 })
             })?);
         }
@@ -191,6 +209,12 @@ impl Emulator {
     /// Counters for tests and the demo: runtimes started, invocations completed.
     pub fn stats(&self) -> state::Stats {
         self.shared.stats()
+    }
+
+    /// The function's code changed (`serve --watch`): the next invocation runs on a fresh runtime,
+    /// once the current one has finished what it holds.
+    pub fn recycle(&self) {
+        self.shared.recycle();
     }
 
     /// Stops serving: the runtime is killed (and waited for), queued and running invocations get

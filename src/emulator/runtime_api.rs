@@ -153,6 +153,7 @@ pub fn dispatch(shared: &Shared, st: &mut State) {
     let generation = st.runtime.generation;
     st.parked.retain(|p| p.generation == generation);
     while !st.stopping
+        && !st.recycle
         && st.runtime.init_failed_at.is_none()
         && st.in_flight.len() < shared.config.max_concurrency
         && !st.queue.is_empty()

@@ -91,6 +91,9 @@ pub struct State {
     pub want_warm: bool,
     /// A runtime process exists (the supervisor must be woken to start one otherwise).
     pub child_running: bool,
+    /// The function's code changed: the current runtime gets no new invocation, and the
+    /// supervisor replaces it once it holds none.
+    pub recycle: bool,
     /// The current generation's Runtime API listener.
     pub listener: Option<super::supervisor::ListenerHandle>,
     pub stopping: bool,
@@ -174,6 +177,16 @@ impl Shared {
             self.wake_supervisor();
         }
         true
+    }
+
+    /// Asks for a fresh runtime (`serve --watch`). A runtime the emulator does not start
+    /// (external mode) is not its to replace.
+    pub fn recycle(&self) {
+        if self.config.command.is_none() {
+            return;
+        }
+        self.lock().recycle = true;
+        self.wake_supervisor();
     }
 
     pub fn begin_stop(&self) {
