@@ -27,6 +27,11 @@ export declare class Emulator {
   /** `127.0.0.1:port` of the current runtime's Runtime API (changes when the runtime restarts). */
   get runtimeApi(): string | null
   stats(): EmulatorStats
+  /**
+   * The function's code changed: the next invocation runs on a fresh runtime, once the
+   * current one has finished what it holds (`serve --watch`).
+   */
+  recycle(): void
   /** Kills the runtime, fails what is pending, closes every socket. Idempotent. */
   stop(): void
 }
@@ -93,6 +98,11 @@ export interface EmulatorOptions {
   host?: string
   /** Invoke API port: 9000 by default, 0 for a free one. */
   port?: number
+  /**
+   * Serve plain HTTP on that port instead of the invoke API, each request becoming the event
+   * of a Function URL (`url`) or an API Gateway REST API proxy (`apigw-v1`).
+   */
+  http?: string
   timeoutSeconds?: number
   functionName?: string
   memoryMb?: number

@@ -737,7 +737,12 @@ pub fn start_emulator(env: Env, options: BindingEmulatorOptions) -> Result<Emula
         None => emulator::Front::InvokeApi,
         Some(name) => emulator::EventFormat::from_name(name)
             .map(emulator::Front::Http)
-            .ok_or_else(|| emulator_error(&env, format!("http event format must be url or apigw-v1, not {name}")))?,
+            .ok_or_else(|| {
+                emulator_error(
+                    &env,
+                    format!("http event format must be url or apigw-v1, not {name}"),
+                )
+            })?,
     };
     let config = emulator::EmulatorConfig {
         command: options.command,

@@ -292,10 +292,7 @@ fn rest_api_event(r: &HttpRequest<'_>) -> Value {
             .iter()
             .map(|(k, v)| (k.clone(), Value::String(v.last().cloned().unwrap_or_default())))
             .collect();
-        let all: Map<String, Value> = params
-            .into_iter()
-            .map(|(k, v)| (k, json!(v)))
-            .collect();
+        let all: Map<String, Value> = params.into_iter().map(|(k, v)| (k, json!(v))).collect();
         (Value::Object(last), Value::Object(all))
     };
     let proxy = path.trim_start_matches('/');
@@ -371,7 +368,11 @@ fn response_headers(obj: &Map<String, Value>) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     let mut push = |name: &str, value: String| {
         // Header values with CR or LF would split the response: refused, as AWS refuses them.
-        if !is_framing(name) && !name.is_empty() && !value.contains(['\r', '\n']) && !name.contains(['\r', '\n', ':']) {
+        if !is_framing(name)
+            && !name.is_empty()
+            && !value.contains(['\r', '\n'])
+            && !name.contains(['\r', '\n', ':'])
+        {
             out.push((name.to_string(), value));
         }
     };
@@ -485,10 +486,18 @@ mod tests {
     use std::time::Duration;
 
     fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
-    fn request<'a>(method: &'a str, target: &'a str, h: &'a [(String, String)], body: &'a [u8]) -> HttpRequest<'a> {
+    fn request<'a>(
+        method: &'a str,
+        target: &'a str,
+        h: &'a [(String, String)],
+        body: &'a [u8],
+    ) -> HttpRequest<'a> {
         HttpRequest {
             method,
             target,
@@ -550,7 +559,10 @@ mod tests {
             assert!(e.get(absent).is_none(), "{absent}");
         }
         let h = headers(&[("content-type", "application/octet-stream")]);
-        let e = parse(event(EventFormat::FunctionUrl, &request("PUT", "/", &h, &[0, 1, 255])));
+        let e = parse(event(
+            EventFormat::FunctionUrl,
+            &request("PUT", "/", &h, &[0, 1, 255]),
+        ));
         assert_eq!(e["isBase64Encoded"], true);
         assert_eq!(e["body"], base64::encode(&[0, 1, 255]));
     }
@@ -568,7 +580,10 @@ mod tests {
         assert_eq!(e["headers"]["Accept"], "b");
         assert_eq!(e["multiValueHeaders"]["Accept"], json!(["a", "b"]));
         assert_eq!(e["queryStringParameters"], json!({"q": "2", "r": "x"}));
-        assert_eq!(e["multiValueQueryStringParameters"], json!({"q": ["1", "2"], "r": ["x"]}));
+        assert_eq!(
+            e["multiValueQueryStringParameters"],
+            json!({"q": ["1", "2"], "r": ["x"]})
+        );
         assert_eq!(e["pathParameters"], json!({"proxy": "pets/1"}));
         assert_eq!(e["stageVariables"], Value::Null);
         assert_eq!(e["requestContext"]["resourcePath"], "/{proxy+}");
@@ -619,8 +634,14 @@ mod tests {
         let a = answer(EventFormat::FunctionUrl, err, true);
         assert_eq!((a.status, a.body.as_slice()), (502, &err[..]));
         assert_eq!(answer(EventFormat::ApiGatewayV1, b"\"hello\"", false).status, 502);
-        assert_eq!(answer(EventFormat::FunctionUrl, br#"{"statusCode":"x"}"#, false).status, 502);
-        assert_eq!(answer(EventFormat::ApiGatewayV1, br#"{"body":"ok"}"#, false).status, 200);
+        assert_eq!(
+            answer(EventFormat::FunctionUrl, br#"{"statusCode":"x"}"#, false).status,
+            502
+        );
+        assert_eq!(
+            answer(EventFormat::ApiGatewayV1, br#"{"body":"ok"}"#, false).status,
+            200
+        );
     }
 
     #[test]
@@ -632,7 +653,10 @@ mod tests {
         assert_eq!(prelude_end(&buf), Some(raw.len()));
         let (status, h) = prelude(&buf[..raw.len()]).unwrap();
         assert_eq!(status, 206);
-        assert_eq!(h, headers(&[("content-type", "text/plain"), ("Set-Cookie", "s=1")]));
+        assert_eq!(
+            h,
+            headers(&[("content-type", "text/plain"), ("Set-Cookie", "s=1")])
+        );
         assert_eq!(prelude(b"{}").unwrap().0, 200);
         assert!(prelude(b"[1]").is_none());
     }

@@ -114,6 +114,9 @@ fn plain(conn: &mut Connection, status: u16, message: &str) {
 enum Phase {
     /// Nothing written yet.
     Waiting,
+    /// A streamed answer without a prelude, whose head waits for its first byte: a function that
+    /// fails before writing anything gets a 502, as a buffered one does.
+    Unstarted(String),
     /// A streamed answer with an HTTP prelude: its bytes until the 8-NUL delimiter.
     Prelude(Vec<u8>),
     /// The head is written; chunks follow.
@@ -131,7 +134,13 @@ pub struct HttpClientReply {
 }
 
 impl HttpClientReply {
-    fn new(stream: SharedStream, keep_alive: bool, format: EventFormat, head: &RequestHead, request_id: &str) -> Self {
+    fn new(
+        stream: SharedStream,
+        keep_alive: bool,
+        format: EventFormat,
+        head: &RequestHead,
+        request_id: &str,
+    ) -> Self {
         HttpClientReply {
             stream,
             keep_alive,
@@ -162,7 +171,8 @@ impl HttpClientReply {
                     self.phase = Phase::Prelude(Vec::new());
                     true
                 } else {
-                    self.start(200, vec![("Content-Type".into(), content_type)])
+                    self.phase = Phase::Unstarted(content_type);
+                    true
                 }
             }
             Reply::StreamChunk(data) => match &mut self.phase {
@@ -179,9 +189,16 @@ impl HttpClientReply {
                     };
                     self.start(status, headers) && self.chunk(&rest)
                 }
+                Phase::Unstarted(content_type) => {
+                    let content_type = std::mem::take(content_type);
+                    self.start(200, vec![("Content-Type".into(), content_type)]) && self.chunk(&data)
+                }
                 // A chunk before the stream started cannot happen; treat it as a plain body.
                 Phase::Waiting => {
-                    self.start(200, vec![("Content-Type".into(), "application/octet-stream".into())]) && self.chunk(&data)
+                    self.start(
+                        200,
+                        vec![("Content-Type".into(), "application/octet-stream".into())],
+                    ) && self.chunk(&data)
                 }
             },
             Reply::StreamEnd { error } => match std::mem::replace(&mut self.phase, Phase::Waiting) {
@@ -206,6 +223,11 @@ impl HttpClientReply {
                         None => self.bad_prelude(),
                     }
                 }
+                Phase::Unstarted(content_type) => self.write_answer(HttpAnswer {
+                    status: 200,
+                    headers: vec![("Content-Type".into(), content_type)],
+                    body: Vec::new(),
+                }),
                 Phase::Waiting => self.write_answer(HttpAnswer {
                     status: 200,
                     headers: Vec::new(),
