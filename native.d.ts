@@ -113,6 +113,8 @@ export interface EmulatorOptions {
   logFormat?: string
   logLevel?: string
   maxConcurrency?: number
+  /** Runtimes serving in parallel, each its own process (default 1). */
+  instances?: number
   /** Print START/END/REPORT lines (default true). */
   platformLogs?: boolean
   env?: Record<string, string>

@@ -283,3 +283,19 @@ test('concurrent requests overlap in one runtime with --max-concurrency', { skip
     await overlapped.stop();
   }
 });
+
+test('--instances N: concurrent requests are served by separate runtimes in parallel', async () => {
+  const scaled = await serve('http.handler', ['--http', '--instances', '2', '--quiet']);
+  try {
+    const [a, b] = await Promise.all([get(scaled.port, '/slow?ms=400'), get(scaled.port, '/slow?ms=400')]);
+    const [x, y] = [JSON.parse(a.text), JSON.parse(b.text)].sort((p, q) => p.started - q.started);
+    assert.notEqual(x.pid, y.pid, 'two runtime processes');
+    assert.ok(y.started < x.ended, 'the second started before the first ended');
+    // One request at a time keeps reaching the same warm runtime.
+    const pids = new Set();
+    for (let i = 0; i < 3; i++) pids.add(JSON.parse((await get(scaled.port, '/slow?ms=0')).text).pid);
+    assert.equal(pids.size, 1);
+  } finally {
+    await scaled.stop();
+  }
+});

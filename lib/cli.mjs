@@ -25,6 +25,8 @@ Options (serve and invoke):
   --env KEY=VALUE       An environment variable for the function (repeatable)
   --max-concurrency N   Invocations one runtime may hold at once (default: 1); above 1 the
                         runtime gets AWS_LAMBDA_MAX_CONCURRENCY, as on Lambda Managed Instances
+  --instances N         Runtimes serving in parallel (default: 1), each its own process, as
+                        Lambda scales out; a request goes to the least busy one
   --quiet               No START/END/REPORT lines
 
 serve only:
@@ -57,6 +59,7 @@ const COMMON = {
   'function-name': { type: 'string' },
   env: { type: 'string', multiple: true },
   'max-concurrency': { type: 'string' },
+  instances: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -131,6 +134,7 @@ export function parseCommand(command, args) {
     logLevel,
     functionName: values['function-name'] ?? 'function',
     maxConcurrency: number('max-concurrency', values['max-concurrency'], { min: 1, max: 1024, integer: true }),
+    instances: number('instances', values.instances, { min: 1, max: 64, integer: true }),
     env,
     platformLogs: !values.quiet,
     event: values.event,

@@ -38,6 +38,7 @@ export function startEmulator({
   logsToStderr = false,
   quietRuntime = false,
   maxConcurrency,
+  instances,
   http,
 } = {}) {
   if (!handler && !command) throw new TypeError('startEmulator: a handler (e.g. "index.handler") is required');
@@ -59,6 +60,7 @@ export function startEmulator({
     logsToStderr,
     quietRuntime,
     maxConcurrency,
+    instances,
     http,
   });
 }

@@ -667,6 +667,8 @@ pub struct BindingEmulatorOptions {
     pub log_format: Option<String>,
     pub log_level: Option<String>,
     pub max_concurrency: Option<u32>,
+    /// Runtimes serving in parallel, each its own process (default 1).
+    pub instances: Option<u32>,
     /// Print START/END/REPORT lines (default true).
     pub platform_logs: Option<bool>,
     pub env: Option<std::collections::HashMap<String, String>>,
@@ -761,6 +763,7 @@ pub fn start_emulator(env: Env, options: BindingEmulatorOptions) -> Result<Emula
         log_format,
         log_level: options.log_level,
         max_concurrency: options.max_concurrency.map_or(1, |n| n as usize),
+        instances: options.instances.map_or(1, |n| n as usize),
         platform_logs: options.platform_logs.unwrap_or(true),
         env: options.env.map(|m| m.into_iter().collect()).unwrap_or_default(),
         logs_to_stderr: options.logs_to_stderr.unwrap_or(false),

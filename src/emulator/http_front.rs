@@ -13,13 +13,13 @@ use super::environment::new_request_id;
 use super::http::{self, ChunkedResponse, Connection, HttpError, RequestHead, SharedStream};
 use super::http_event::{self, EventFormat, HttpAnswer, HttpRequest, HTTP_INTEGRATION_CONTENT_TYPE};
 use super::reply::ReplySink;
-use super::state::{Invocation, Reply, Shared};
+use super::state::{Instances, Invocation, Reply};
 use super::MAX_INVOKE_PAYLOAD;
 
 /// A prelude longer than this without its delimiter is not a prelude.
 const MAX_PRELUDE: usize = 64 * 1024;
 
-pub fn serve_connection(shared: &Arc<Shared>, stream: TcpStream, format: EventFormat) {
+pub fn serve_connection(instances: &Instances, stream: TcpStream, format: EventFormat) {
     let source_ip = stream
         .peer_addr()
         .map_or_else(|_| "127.0.0.1".to_string(), |a| a.ip().to_string());
@@ -90,7 +90,7 @@ pub fn serve_connection(shared: &Arc<Shared>, stream: TcpStream, format: EventFo
             tenant_id: None,
             reply: reply.clone(),
         };
-        if !shared.enqueue(inv) {
+        if !instances.pick().enqueue(inv) {
             return plain(&mut conn, 503, "The local emulator is shutting down");
         }
         if !keep_alive {

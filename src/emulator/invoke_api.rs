@@ -14,14 +14,14 @@ use super::environment::new_request_id;
 use super::errors;
 use super::http::{self, Connection, HttpError, RequestHead};
 use super::reply::ReplySink;
-use super::state::{Invocation, Shared};
+use super::state::{Instances, Invocation, Shared};
 use super::MAX_INVOKE_PAYLOAD;
 use crate::base64;
 
 const JSON: &str = "application/json";
 const ERROR_TYPE: &str = "x-amzn-ErrorType";
 
-pub fn serve_connection(shared: &Arc<Shared>, stream: TcpStream) {
+pub fn serve_connection(instances: &Instances, stream: TcpStream) {
     let Ok(mut conn) = Connection::new(stream) else {
         return;
     };
@@ -52,7 +52,7 @@ pub fn serve_connection(shared: &Arc<Shared>, stream: TcpStream) {
             }
         };
         let keep_alive = head.keep_alive();
-        match handle(shared, &mut conn, &head, keep_alive) {
+        match handle(instances.pick(), &mut conn, &head, keep_alive) {
             Handled::Continue => {}
             Handled::Pending(sink) => previous = Some(sink),
             Handled::Close => return,

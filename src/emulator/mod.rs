@@ -36,7 +36,7 @@ use std::time::Duration;
 
 pub use http_event::EventFormat;
 pub use platform_log::LogFormat;
-use state::Shared;
+use state::{Instances, Shared};
 
 /// Lambda's limit on a buffered request or response payload (6 MiB).
 pub const MAX_INVOKE_PAYLOAD: usize = 6 * 1024 * 1024;
@@ -71,6 +71,9 @@ pub struct EmulatorConfig {
     /// Invocations one runtime handles at once: 1 unless multi-concurrency is on
     /// (`AWS_LAMBDA_MAX_CONCURRENCY`, Lambda Managed Instances).
     pub max_concurrency: usize,
+    /// Runtimes serving in parallel (each its own process, queue and Runtime API), as Lambda
+    /// scales a function out to several execution environments.
+    pub instances: usize,
     /// Print Lambda's platform lines (START, END, REPORT, INIT_REPORT) to stdout.
     pub platform_logs: bool,
     /// Extra environment for the function, applied over the Lambda variables.
@@ -101,6 +104,7 @@ impl Default for EmulatorConfig {
             log_format: LogFormat::Text,
             log_level: None,
             max_concurrency: 1,
+            instances: 1,
             platform_logs: true,
             env: Vec::new(),
             logs_to_stderr: false,
@@ -120,7 +124,7 @@ pub enum Front {
 
 /// A running emulator. Dropping it stops it.
 pub struct Emulator {
-    shared: Arc<Shared>,
+    instances: Arc<Instances>,
     invoke_addr: SocketAddr,
     invoke_stop: Arc<AtomicBool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -146,6 +150,11 @@ impl Emulator {
                 message: "max concurrency must be at least 1".into(),
             });
         }
+        if config.instances == 0 || (config.instances > 1 && config.command.is_none()) {
+            return Err(StartError {
+                message: "instances must be at least 1, and 1 for a runtime started by the caller".into(),
+            });
+        }
         if config.command.as_ref().is_some_and(|c| c.is_empty()) {
             return Err(StartError {
                 message: "the runtime command is empty".into(),
@@ -161,22 +170,29 @@ impl Emulator {
         let invoke_addr = listener.local_addr().map_err(|e| StartError {
             message: format!("invoke API address: {e}"),
         })?;
-        let shared = Arc::new(Shared::new(config));
+        let instances = Arc::new(Instances(
+            (0..config.instances)
+                .map(|_| Arc::new(Shared::new(config.clone())))
+                .collect(),
+        ));
+        let primary = instances.0[0].clone();
         let mut threads = Vec::new();
 
         let invoke_stop = Arc::new(AtomicBool::new(false));
         {
-            let shared = shared.clone();
             let stop = invoke_stop.clone();
-            let front = shared.config.front;
+            let front = config.front;
+            let instances = instances.clone();
             threads.push(spawn_named("lambda-rapid-invoke-accept", move || {
-                accept_loop(listener, &stop, &shared, move |shared, stream| match front {
-                    Front::InvokeApi => invoke_api::serve_connection(shared, stream),
-                    Front::Http(format) => http_front::serve_connection(shared, stream, format),
+                // Connections are registered with the first instance (so `stop` closes them);
+                // each request picks its instance.
+                accept_loop(listener, &stop, &primary, move |_, stream| match front {
+                    Front::InvokeApi => invoke_api::serve_connection(&instances, stream),
+                    Front::Http(format) => http_front::serve_connection(&instances, stream, format),
                 })
             })?);
         }
-        {
+        for shared in &instances.0 {
             let shared = shared.clone();
             threads.push(spawn_named("lambda-rapid-supervisor", move || {
                 supervisor::run(&shared)
@@ -184,13 +200,13 @@ impl Emulator {
         }
         // In external mode the Runtime API exists before anyone runs; the supervisor never
         // replaces it. With a command, the supervisor binds one per runtime process it starts.
-        if shared.config.command.is_none() {
-            supervisor::open_runtime_api(&shared).map_err(|e| StartError {
+        if config.command.is_none() {
+            supervisor::open_runtime_api(&instances.0[0]).map_err(|e| StartError {
                 message: format!("cannot listen for the Runtime API: {e}"),
             })?;
         }
         Ok(Emulator {
-            shared,
+            instances,
             invoke_addr,
             invoke_stop,
             threads: Mutex::new(threads),
@@ -203,24 +219,39 @@ impl Emulator {
 
     /// `host:port` of the Runtime API the current runtime talks to (`None` before one exists).
     pub fn runtime_api_endpoint(&self) -> Option<String> {
-        self.shared.runtime_api_endpoint()
+        self.instances.0[0].runtime_api_endpoint()
     }
 
     /// Counters for tests and the demo: runtimes started, invocations completed.
     pub fn stats(&self) -> state::Stats {
-        self.shared.stats()
+        self.instances
+            .0
+            .iter()
+            .fold(state::Stats::default(), |mut sum, s| {
+                let one = s.stats();
+                sum.runtimes_started += one.runtimes_started;
+                sum.invocations += one.invocations;
+                sum.timeouts += one.timeouts;
+                sum.crashes += one.crashes;
+                sum.init_errors += one.init_errors;
+                sum
+            })
     }
 
     /// The function's code changed (`serve --watch`): the next invocation runs on a fresh runtime,
     /// once the current one has finished what it holds.
     pub fn recycle(&self) {
-        self.shared.recycle();
+        for s in &self.instances.0 {
+            s.recycle();
+        }
     }
 
     /// Stops serving: the runtime is killed (and waited for), queued and running invocations get
     /// an error, every listener and connection is closed. Idempotent.
     pub fn stop(&self) {
-        self.shared.begin_stop();
+        for s in &self.instances.0 {
+            s.begin_stop();
+        }
         self.invoke_stop.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect_timeout(&self.invoke_addr, Duration::from_millis(200));
         let threads: Vec<_> = match self.threads.lock() {
@@ -230,7 +261,9 @@ impl Emulator {
         for t in threads {
             let _ = t.join();
         }
-        self.shared.close_connections();
+        for s in &self.instances.0 {
+            s.close_connections();
+        }
     }
 }
 
@@ -256,7 +289,7 @@ pub(crate) fn spawn_named<F: FnOnce() + Send + 'static>(
 /// serving each on its own thread. Every connection is registered so `stop` can close it.
 pub(crate) fn accept_loop<F>(listener: TcpListener, stop: &AtomicBool, shared: &Arc<Shared>, serve: F)
 where
-    F: Fn(&Arc<Shared>, TcpStream) + Send + Sync + Copy + 'static,
+    F: Fn(&Arc<Shared>, TcpStream) + Send + Sync + Clone + 'static,
 {
     for stream in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
@@ -273,6 +306,7 @@ where
         };
         let conn_id = shared.register_connection(&stream);
         let shared = shared.clone();
+        let serve = serve.clone();
         let spawned = thread::Builder::new()
             .name("lambda-rapid-conn".into())
             .stack_size(256 * 1024)

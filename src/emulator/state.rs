@@ -189,6 +189,12 @@ impl Shared {
         self.wake_supervisor();
     }
 
+    /// Invocations queued or running here: how busy this runtime is.
+    pub fn load(&self) -> usize {
+        let st = self.lock();
+        st.queue.len() + st.in_flight.len()
+    }
+
     pub fn begin_stop(&self) {
         self.lock().stopping = true;
         self.wake_supervisor();
@@ -214,5 +220,34 @@ impl Shared {
         for s in c.1.values() {
             super::close_stream(s);
         }
+    }
+}
+
+/// The runtimes serving one function (`--instances N`): each has its own queue, supervisor and
+/// runtime process, as each Lambda execution environment is separate.
+pub struct Instances(pub Vec<Arc<Shared>>);
+
+impl Instances {
+    /// The instance for the next invocation: the least busy, the first among equals, so that a
+    /// lone caller keeps reaching the same warm runtime (as Lambda reuses an idle environment)
+    /// and concurrent callers spread over the others (as Lambda scales out).
+    pub fn pick(&self) -> &Arc<Shared> {
+        let first = &self.0[0];
+        if self.0.len() == 1 {
+            return first;
+        }
+        let mut best = first;
+        let mut best_load = first.load();
+        for s in &self.0[1..] {
+            if best_load == 0 {
+                break;
+            }
+            let load = s.load();
+            if load < best_load {
+                best = s;
+                best_load = load;
+            }
+        }
+        best
     }
 }

@@ -366,9 +366,9 @@ fn stop_kills_the_runtime_and_closes_the_invoke_port() {
     })
     .unwrap();
     let port = emu.invoke_port();
-    wait_until(|| emu.shared.lock().runtime.pid.is_some());
+    wait_until(|| emu.instances.0[0].lock().runtime.pid.is_some());
     let pid = {
-        let st = emu.shared.lock();
+        let st = emu.instances.0[0].lock();
         st.runtime.pid.unwrap()
     };
     assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
