@@ -225,6 +225,7 @@ fn function_url_event(r: &HttpRequest<'_>) -> Value {
         "requestContext": {
             "accountId": "anonymous",
             "apiId": API_ID,
+            "authentication": null,
             "domainName": domain,
             "domainPrefix": domain_prefix,
             "http": {

@@ -7,7 +7,7 @@
 
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use super::environment::new_request_id;
 use super::http::{self, ChunkedResponse, Connection, HttpError, RequestHead, SharedStream};
@@ -16,6 +16,8 @@ use super::reply::ReplySink;
 use super::state::{Instances, Invocation, Reply};
 use super::MAX_INVOKE_PAYLOAD;
 
+/// The shortest time a client may go without reading before it is dropped.
+const MIN_WRITE_STALL: Duration = Duration::from_secs(5);
 /// A prelude longer than this without its delimiter is not a prelude.
 const MAX_PRELUDE: usize = 64 * 1024;
 
@@ -24,6 +26,9 @@ pub fn serve_connection(instances: &Instances, stream: TcpStream, format: EventF
         .peer_addr()
         .map_or_else(|_| "127.0.0.1".to_string(), |a| a.ip().to_string());
     let local_port = stream.local_addr().map_or(0, |a| a.port());
+    // A client that reads nothing for as long as the function may run is dropped: a stalled
+    // write to it holds its answer's sink, which the supervisor needs to end the invocation.
+    let _ = stream.set_write_timeout(Some(instances.0[0].config.timeout.max(MIN_WRITE_STALL)));
     let Ok(mut conn) = Connection::new(stream) else {
         return;
     };
