@@ -4,7 +4,8 @@
 // Skipped, saying why, where Chromium is not installed (Debian: apt-get install -y chromium).
 import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { serve, ROOT } from './helpers/emulator.mjs';
 import { evaluate, findChromium, launchChromium, openPage } from './helpers/chromium.mjs';
@@ -50,6 +51,72 @@ test('examples/web in Chromium: the page loads, the button calls the API, the pa
     const file = path.join(ARTIFACTS, 'examples-web.png');
     writeFileSync(file, Buffer.from(data, 'base64'));
     assert.ok(Buffer.from(data, 'base64').subarray(1, 4).toString() === 'PNG');
+  } finally {
+    await browser?.close();
+    await emu.stop();
+  }
+});
+
+/** Loads `url` in the page and resolves once its load event fired. */
+async function load(page, url) {
+  const loaded = page.once('Page.loadEventFired');
+  const nav = await page.call('Page.navigate', { url });
+  assert.equal(nav.errorText, undefined, `navigation failed: ${nav.errorText}`);
+  await loaded;
+}
+
+test('under --watch, an edit of examples/web shows on the next reload', { skip }, async () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'lambda-rapid-web-'));
+  const app = path.join(root, 'app.mjs');
+  copyFileSync(path.join(ROOT, 'examples', 'web', 'app.mjs'), app);
+  const emu = await serve('app.handler', ['--http', '--watch', '--quiet'], { taskRoot: root });
+  let browser;
+  try {
+    browser = await launchChromium(chromium);
+    const page = await openPage(browser);
+    await load(page, `http://127.0.0.1:${emu.port}/`);
+    assert.equal(await evaluate(page, "document.querySelector('h1').textContent"), 'Hello from Lambda');
+    writeFileSync(app, readFileSync(app, 'utf8').replace('<h1>Hello from Lambda</h1>', '<h1>Edited while serving</h1>'));
+    let heading = '';
+    const deadline = Date.now() + 15000;
+    while (Date.now() < deadline && heading !== 'Edited while serving') {
+      await sleep(100);
+      await load(page, `http://127.0.0.1:${emu.port}/`);
+      heading = await evaluate(page, "document.querySelector('h1').textContent");
+    }
+    assert.equal(heading, 'Edited while serving');
+  } finally {
+    await browser?.close();
+    await emu.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a streamed answer (examples/web/stream.mjs) reaches the browser in pieces', { skip }, async () => {
+  const emu = await serve('stream.handler', ['--http', '--quiet'], { taskRoot: path.join(ROOT, 'examples', 'web') });
+  let browser;
+  try {
+    browser = await launchChromium(chromium);
+    const page = await openPage(browser);
+    await load(page, `http://127.0.0.1:${emu.port}/`);
+    // The page's own fetch reads the answer chunk by chunk, noting when each arrived.
+    const pieces = await evaluate(page, `(async () => {
+      const res = await fetch('/');
+      const reader = res.body.getReader();
+      const t0 = performance.now();
+      const pieces = [];
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return pieces;
+        pieces.push({ at: performance.now() - t0, text: new TextDecoder().decode(value) });
+      }
+    })()`);
+    const text = pieces.map((p) => p.text).join('');
+    assert.equal(text.match(/^line \d of 5 at /gm)?.length, 5, text);
+    assert.ok(pieces.length >= 3, `${pieces.length} pieces`);
+    const first = pieces.find((p) => p.text.includes('line 1'));
+    const last = pieces.find((p) => p.text.includes('line 5'));
+    assert.ok(last.at - first.at >= 600, `line 1 at ${first.at} ms, line 5 at ${last.at} ms: the lines arrived as written`);
   } finally {
     await browser?.close();
     await emu.stop();

@@ -95,6 +95,18 @@ test('statusCode, headers, multiValueHeaders, cookies and body are mapped back',
   assert.equal(missing.text, 'no route /nowhere');
 });
 
+test('204 and HEAD answers carry no body, and the server keeps serving', async () => {
+  const none = await get(url.port, '/no-content');
+  assert.equal(none.status, 204);
+  assert.equal(none.headers.get('x-done'), '1');
+  assert.equal(none.bytes.length, 0);
+  const head = await get(url.port, '/string', { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get('content-length'), '15');
+  assert.equal(head.bytes.length, 0);
+  assert.equal((await get(url.port, '/string')).text, '"just a string"');
+});
+
 test('isBase64Encoded answers are decoded to their bytes', async () => {
   const res = await get(url.port, '/binary');
   assert.equal(res.headers.get('content-type'), 'image/png');

@@ -26,8 +26,11 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', 
  */
 export async function launchChromium(binary, { timeoutMs = 15000 } = {}) {
   const profile = mkdtempSync(path.join(tmpdir(), 'lambda-rapid-chromium-'));
+  // Its own process group: the browser's helpers (zygote, renderers, GPU and network services)
+  // are killed with it, and none outlives the test.
   const child = spawn(binary, [...FLAGS, `--user-data-dir=${profile}`, 'about:blank'], {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+    detached: true,
   });
   const watched = watch(child);
   let stderr = '';
@@ -76,8 +79,16 @@ export async function launchChromium(binary, { timeoutMs = 15000 } = {}) {
   }), timeoutMs, `CDP event ${event}`);
 
   const close = async () => {
+    // Politely first (the browser ends its helpers and stops writing its profile), then for sure.
+    await send('Browser.close').catch(() => {});
+    await within(watched.exited, 3000, 'chromium exit').catch(() => {});
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // the group is gone already
+    }
     await within(watched.kill('SIGKILL'), 5000, 'chromium exit').catch(() => {});
-    rmSync(profile, { recursive: true, force: true });
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
   try {
     await send('Browser.getVersion');

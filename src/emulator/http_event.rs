@@ -74,6 +74,11 @@ pub fn event(format: EventFormat, request: &HttpRequest<'_>) -> Vec<u8> {
 }
 
 fn split_target(target: &str) -> (&str, &str) {
+    // The absolute form a proxy sends (`http://host/path?q`): the path starts after the authority.
+    let target = match target.split_once("://") {
+        Some((_, rest)) if !target.starts_with('/') => rest.find('/').map_or("/", |i| &rest[i..]),
+        _ => target,
+    };
     match target.split_once('?') {
         Some((p, q)) => (p, q),
         None => (target, ""),
@@ -660,6 +665,13 @@ mod tests {
         );
         assert_eq!(prelude(b"{}").unwrap().0, 200);
         assert!(prelude(b"[1]").is_none());
+    }
+
+    #[test]
+    fn the_absolute_form_of_a_request_target_gives_its_path() {
+        assert_eq!(split_target("http://h:1/a/b?x=1"), ("/a/b", "x=1"));
+        assert_eq!(split_target("http://h:1"), ("/", ""));
+        assert_eq!(split_target("/p?u=http://x/y"), ("/p", "u=http://x/y"));
     }
 
     #[test]

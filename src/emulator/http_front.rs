@@ -261,20 +261,33 @@ impl HttpClientReply {
     }
 
     fn write_answer(&mut self, a: HttpAnswer) -> bool {
+        self.no_body_for(a.status);
         let headers = self.common_headers(&a.headers);
         let mut stream = self.stream.clone();
         if self.head_only {
-            // The length the body would have had, and no body.
+            // The length the body would have had (none for 204 and 304), and no body.
             let mut head_only = headers.clone();
             let len = a.body.len().to_string();
-            head_only.push(("Content-Length", &len));
+            if !matches!(a.status, 204 | 304) {
+                head_only.push(("Content-Length", &len));
+            }
             return write_head(&mut stream, a.status, &head_only);
         }
         http::write_response(&mut stream, a.status, &headers, &a.body, self.keep_alive).is_ok()
     }
 
+    /// 204 and 304 answers have no body (RFC 9110): sent like a HEAD answer, so that no body
+    /// framing (a chunked terminator, `Content-Length`) is mistaken for the next response.
+    fn no_body_for(&mut self, status: u16) {
+        if matches!(status, 204 | 304) {
+            self.head_only = true;
+            self.keep_alive = false;
+        }
+    }
+
     fn start(&mut self, status: u16, headers: Vec<(String, String)>) -> bool {
         self.phase = Phase::Streaming;
+        self.no_body_for(status);
         let mut stream = self.stream.clone();
         let fields = self.common_headers(&headers);
         if self.head_only {
