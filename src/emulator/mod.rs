@@ -10,8 +10,8 @@
 //!
 //! Module map: `http` (the small HTTP/1.1 server side), `state` (the queue, the invocations in
 //! flight, the replies), `runtime_api` (what the runtime talks to), `invoke_api` (what the caller
-//! talks to), `http_front` and `http_event` (`serve --http`: HTTP requests as Function URL or
-//! API Gateway events, answers mapped back), `supervisor` (the child process), `platform_log`
+//! talks to), `http_front`, `http_event` and `http_reply` (`serve --http`: HTTP requests as
+//! Function URL or API Gateway events, answers mapped back), `supervisor` (the child process), `platform_log`
 //! (START/END/REPORT lines), `environment` (the Lambda environment variables).
 
 pub mod environment;
@@ -19,6 +19,7 @@ pub mod errors;
 pub mod http;
 pub mod http_event;
 pub mod http_front;
+pub mod http_reply;
 pub mod invoke_api;
 pub mod platform_log;
 pub mod reply;

@@ -12,7 +12,7 @@ use std::net::Shutdown;
 use std::sync::{Condvar, Mutex};
 
 use super::http::{self, ChunkedResponse, SharedStream};
-use super::http_front::HttpClientReply;
+use super::http_reply::HttpClientReply;
 use super::state::Reply;
 use crate::base64;
 
