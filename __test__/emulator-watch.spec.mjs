@@ -68,6 +68,12 @@ test('an edit is served by a fresh runtime; a syntax error is the init error unt
     assert.equal(JSON.parse(fixed.text).version, 'three');
     assert.equal(emu.child.exitCode, null);
 
+    // A file in a directory created while serving counts too.
+    mkdirSync(path.join(root, 'lib'));
+    await sleep(200);
+    writeFileSync(path.join(root, 'lib', 'util.mjs'), 'export const x = 1;\n');
+    await emu.waitForOutput(/changed: .*lib[\\/]util\.mjs/);
+
     // node_modules is not the function's code: a change there keeps the runtime. (Let the last
     // edit's events settle first: some Node versions report one write twice.)
     await sleep(500);
