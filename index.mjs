@@ -34,7 +34,7 @@ import { Errors, errorPost, xrayCause, serializeResult } from './lib/errors.mjs'
 import { callbackEraContextBase, contextBuilder, forwardTraceId } from './lib/context.mjs';
 import { loadHandler } from './lib/handler.mjs';
 import { installAwsLambdaGlobal, isStreamingHandler } from './lib/awslambda.mjs';
-import { builtin } from './lib/builtin.mjs';
+import { backoffDelay } from './lib/retry.mjs';
 
 const env = process.env;
 // AWS_LAMBDA_RUNTIME_VERBOSE=1..3: the runtime's own debug lines (`RUNTIME RAPID ...`); no-ops
@@ -44,10 +44,10 @@ const NO_GLOBAL_AWSLAMBDA = env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === '1' ||
   env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === 'true';
 
 // ---- 0. Managed Instances: the main thread only runs the workers (lib/workers.mjs) ----------
-if (mode.multiConcurrent && builtin('node:worker_threads').isMainThread) {
-  const { runWorkers } = await import('./lib/workers.mjs');
-  await runWorkers({ entry: new URL(import.meta.url), verbose });
-  process.exit(0);
+// It restarts a worker that dies, and exits (non-zero) only when the environment cannot go on.
+const workers = mode.multiConcurrent ? await import('./lib/workers.mjs') : null;
+if (workers?.isMainThread) {
+  process.exit(await workers.runWorkers({ entry: new URL(import.meta.url), endpoint: env.AWS_LAMBDA_RUNTIME_API, verbose }));
 }
 
 // ---- 1. start-up ------------------------------------------------------------------------------
@@ -141,14 +141,31 @@ async function serveFrom(next) {
 
 // 4.x on Managed Instances: the next GET goes out as soon as an event arrives, and each
 // invocation starts in a setImmediate turn of its own, as in the official client; how many run
-// at once is the Runtime API's to say (AWS_LAMBDA_MAX_CONCURRENCY).
+// at once is the Runtime API's to say (AWS_LAMBDA_MAX_CONCURRENCY). A failed GET is sent again
+// after a backoff (lib/retry.mjs), as the official 4.0.2 does: the invocations in flight in
+// this worker go on meanwhile. After the last attempt the main thread ends the environment.
 async function serveConcurrently() {
+  workers.reportServing();
+  let failures = 0;
   for (;;) {
     let inv;
     try {
       inv = await client.next();
+      failures = 0;
     } catch (err) {
-      if (!invocationRejected(err)) return;
+      if (postInvalidInvocation(err)) {
+        failures = 0;
+        continue;
+      }
+      failures += 1;
+      const delay = backoffDelay(failures, mode.nextRetry);
+      if (delay === null) {
+        log.logError(`Failed to get next invocation after ${failures} attempts. Giving up.`, err);
+        workers.reportRuntimeApiGone(failures, err);
+        return;
+      }
+      log.logError(`Failed to get next invocation (attempt ${failures}/${mode.nextRetry.attempts}). Retrying in ${delay}ms...`, err);
+      await new Promise((resolve) => setTimeout(resolve, delay));
       continue;
     }
     setImmediate(() => log.runInInvocation(inv.requestId, inv.tenantId, () => invokeAwaiting(inv), inv.traceId));
@@ -355,14 +372,18 @@ function postInvokeErrorQuietly(id, err) {
     client.failSync(id, body, errorType, xrayCause(err) || undefined);
   } catch (e) {
     // Nothing more can be reported for this invocation.
-    console.error(`Could not post the error of invocation ${id} to the Runtime API: ${e?.message ?? e}`);
-    if (e?.code === 'ERR_RUNTIME_API_UNREACHABLE') process.exit(mode.runtimeApiFailureExitCode);
+    if (!mode.failedPostEndsProcess) log.logError(`Failed to post invocation error for ${id}`, e);
+    else {
+      console.error(`Could not post the error of invocation ${id} to the Runtime API: ${e?.message ?? e}`);
+      if (e?.code === 'ERR_RUNTIME_API_UNREACHABLE') process.exit(mode.runtimeApiFailureExitCode);
+    }
   }
   inFlight.delete(id);
 }
 
 function postInitError(err) {
-  if (initErrorPosted) return;
+  // A Managed Instances worker restarted after init has no init phase to fail.
+  if (initErrorPosted || workers?.isRestartedWorker) return;
   initErrorPosted = true;
   const { body, errorType } = errorPost(err);
   verbose('Runtime::postInitError', errorType);
@@ -375,13 +396,18 @@ function postInitError(err) {
 
 // The Runtime API refused a post. 413: the response is over Lambda's size limit; the
 // invocation fails with that reason instead of silently losing the answer. Anything else is
-// logged; a Runtime API that cannot be reached at all ends the process.
+// logged; a Runtime API that cannot be reached at all ends the process, except on Managed
+// Instances, where the other invocations in flight go on (as in the official 4.0.2).
 function postFailed(id, err, body) {
   if (err?.status === 413) {
     const size = body === undefined ? '' : ` (${Buffer.byteLength(body)} bytes)`;
     const tooLarge = new Error(`Response payload size${size} exceeded the maximum the Runtime API accepts: ${apiMessage(err)}`);
     tooLarge.name = 'Function.ResponseSizeTooLarge';
     postInvokeError(id, tooLarge);
+    return;
+  }
+  if (!mode.failedPostEndsProcess) {
+    log.logError(`Failed to post invocation response for ${id}`, err);
     return;
   }
   console.error(`Could not post the result of invocation ${id} to the Runtime API: ${err?.message ?? err}`);
@@ -400,13 +426,18 @@ function apiMessage(err) {
 // missing) fails that invocation when its id is known; an unreachable API ends the process.
 // Returns whether the loop may go on.
 function invocationRejected(err) {
-  if (err?.code === 'ERR_RUNTIME_API_INVALID_INVOCATION' && err.requestId) {
-    postInvokeError(err.requestId, err);
-    return true;
-  }
+  if (postInvalidInvocation(err)) return true;
   console.error(`The Runtime API at ${endpoint} failed: ${err?.message ?? err}`);
   process.exit(mode.runtimeApiFailureExitCode);
   return false;
+}
+
+// An event the client could not turn into an invocation but whose id is known: that invocation
+// fails. Returns whether it was one.
+function postInvalidInvocation(err) {
+  if (err?.code !== 'ERR_RUNTIME_API_INVALID_INVOCATION' || !err.requestId) return false;
+  postInvokeError(err.requestId, err);
+  return true;
 }
 
 // ---- process-level errors ----------------------------------------------------------------------

@@ -23,6 +23,10 @@
 // |                          | invocation, exit 129 / 128              | we post for the invocation first    |
 // | initFailure              | log 'Uncaught Exception', post, exit 129| log 'Init Error', post, crash (1)   |
 // | runtimeApiFailureExitCode| 129 (GET next / a post cannot be sent)  | 1                                   |
+// | nextRetry                | null: a failed GET next ends the process| the same; Managed Instances: retried|
+// |                          |                                         | with backoff (lib/retry.mjs)        |
+// | failedPostEndsProcess    | yes: an unreachable API ends the process| the same; Managed Instances: no,    |
+// |                          |                                         | only that invocation fails (logged) |
 // | errorNameIsOwn           | no: Runtime.* name on the prototype     | yes: own `name` (shows in logs)     |
 // | errorClassNames          | ImportModuleError, HandlerNotFound, ... | ImportModuleError, HandlerNotFoundError, ... |
 // | stringifyErrorType       | 'Error'                                 | 'Runtime.JSONStringifyError'        |
@@ -43,6 +47,8 @@
 // is found, and an invocation that the official 4.x client would crash on without telling the
 // Runtime API (bad event JSON, bad client-context header, an uncaught exception) gets its
 // error posted first.
+
+import { nextRetryFrom } from './retry.mjs';
 
 const CALLBACK_REFUSED_NODE22 =
   'ERROR: AWS Lambda does not support callback-based function handlers when using Node.js 22 with Managed Instances. ' +
@@ -103,6 +109,8 @@ function v3Mode(reason) {
     uncaughtExceptionExitCode: 129,
     unhandledRejectionExitCode: 128,
     runtimeApiFailureExitCode: 129,
+    nextRetry: null,
+    failedPostEndsProcess: true,
     initFailure: { title: 'Uncaught Exception', crash: false, exitCode: 129 },
     errorNameIsOwn: false,
     errorClassNames: ERROR_CLASS_NAMES,
@@ -136,6 +144,11 @@ function v4Mode(env, reason, managedInstances) {
     uncaughtExceptionExitCode: 1,
     unhandledRejectionExitCode: 1,
     runtimeApiFailureExitCode: 1,
+    // Managed Instances: a worker serves several invocations and the environment many workers,
+    // so one failure of the Runtime API must not end either (issue 19; the official 4.0.2
+    // retries GET next in the worker and logs a failed post).
+    nextRetry: managedInstances ? nextRetryFrom(env) : null,
+    failedPostEndsProcess: !managedInstances,
     initFailure: { title: 'Init Error', crash: true, exitCode: 1 },
     errorNameIsOwn: true,
     errorClassNames: { ...ERROR_CLASS_NAMES, HandlerNotFound: 'HandlerNotFoundError', MalformedHandlerName: 'MalformedHandlerNameError' },
