@@ -136,9 +136,12 @@ export async function startRawRuntimeApi({ port = 0 } = {}) {
 
   function reset(conn, req) {
     req.reset = true;
-    req.body = conn.buffer;
-    conn.current = null;
-    requests.push(req);
+    if (conn.current === req) {
+      // Reset before the request was whole: recorded here, with what had arrived of its body.
+      req.body = conn.buffer;
+      conn.current = null;
+      requests.push(req);
+    }
     conn.socket.resetAndDestroy();
     notify();
   }
