@@ -24,6 +24,8 @@ export async function startRawRuntimeApi({ port = 0 } = {}) {
   const waiters = new Set();
   const sockets = new Set();
   let connections = 0;
+  let accepted = 0; // posts answered 2xx
+  let answerCount = 0; // answers written, for closeEvery
   let server = null;
   let listeningPort = port;
 
@@ -65,7 +67,7 @@ export async function startRawRuntimeApi({ port = 0 } = {}) {
   // One request at a time per connection (the runtime never pipelines).
   function parse(conn) {
     for (;;) {
-      if (conn.closed) return;
+      if (conn.closed || conn.ended) return;
       if (!conn.current) {
         const end = conn.buffer.indexOf('\r\n\r\n');
         if (end < 0) return;
@@ -162,10 +164,22 @@ export async function startRawRuntimeApi({ port = 0 } = {}) {
       }
       const { status = 202, body = '{"status":"OK"}' } = typeof action === 'object' && action ? action : {};
       req.status = status;
+      if (status < 300) accepted += 1;
       write(conn, status, [['Content-Type', 'application/json']], body);
+      answered(conn);
       return;
     }
     write(conn, 404, [['Content-Type', 'application/json']], '{"errorMessage":"not found"}');
+  }
+
+  // With `closeEvery` set, every N-th answer closes its connection once written (FIN), as a
+  // server that limits the requests per connection does.
+  function answered(conn) {
+    answerCount += 1;
+    if (api.closeEvery && answerCount % api.closeEvery === 0) {
+      conn.ended = true; // what arrives after this is never read
+      conn.socket.end();
+    }
   }
 
   function write(conn, status, headers, body) {
@@ -186,6 +200,8 @@ export async function startRawRuntimeApi({ port = 0 } = {}) {
      * 'reset' (after the whole request), 'reset-before-body', 'reset-mid-body', 'close'. */
     onPost: null,
     onConnection: null,
+    /** Close a connection after every N-th answer (0: never). */
+    closeEvery: 0,
     get connectionCount() { return connections; },
     get heldCount() { return held.filter((c) => !c.closed).length; },
 
@@ -226,6 +242,7 @@ export async function startRawRuntimeApi({ port = 0 } = {}) {
         if (id !== null && id !== undefined) handedOut.push(String(id));
         conn.socket.write(bytes);
         if (version === '1.0') conn.socket.end();
+        else answered(conn);
       };
       answer.bytes = bytes;
       answer.headLength = head.length;
@@ -273,13 +290,17 @@ export async function startRawRuntimeApi({ port = 0 } = {}) {
 
     /** What was posted and accepted for each handed-out invocation: { id: ['response'], ... }. */
     outcomes() {
-      const out = {};
-      for (const id of handedOut) {
-        out[id] = requests.filter((r) => r.post?.id === id && !r.reset && r.status !== undefined && r.status < 300)
-          .map((r) => r.post.kind);
+      const byId = new Map();
+      for (const r of requests) {
+        if (!r.post || r.reset || r.status === undefined || r.status >= 300) continue;
+        if (!byId.has(r.post.id)) byId.set(r.post.id, []);
+        byId.get(r.post.id).push(r.post.kind);
       }
-      return out;
+      return Object.fromEntries(handedOut.map((id) => [id, byId.get(id) ?? []]));
     },
+
+    /** How many posts were accepted (answered 2xx) so far. */
+    get acceptedCount() { return accepted; },
 
     /** Resolves once `predicate()` holds; rejects after `ms`. */
     async until(predicate, what, ms = 10_000) {
