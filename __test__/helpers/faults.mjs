@@ -2,6 +2,10 @@
 // runtime on the fixture function in fixtures/faults, in each of the three ways Lambda runs it:
 // 3.x (nodejs20.x/22.x), 4.x (nodejs24.x) and 4.x on Managed Instances (worker threads). The
 // Node running the specs runs the runtime too (`npm run test:matrix` covers Node 22 and 24).
+//
+// To measure another runtime with the same faults (the official client, for the table in
+// docs/reliability.md): LAMBDA_RAPID_FAULTS_ENTRY=<its index.mjs> and, if it needs another
+// Node, LAMBDA_RAPID_FAULTS_NODE=<node binary>. Its failures are where it behaves otherwise.
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startRawRuntimeApi } from './raw-runtime-api.mjs';
@@ -33,6 +37,8 @@ export async function startFaultRun(t, modeName, { handler = 'index.handler', en
   const mode = MODES[modeName];
   const api = await startRawRuntimeApi();
   const rt = spawnRuntime({
+    entry: process.env.LAMBDA_RAPID_FAULTS_ENTRY || undefined,
+    node: process.env.LAMBDA_RAPID_FAULTS_NODE || undefined,
     endpoint: endpoint ?? api.endpoint,
     handler,
     taskRoot: FAULTS_ROOT,
