@@ -141,20 +141,27 @@ async function serveFrom(next) {
 
 // 4.x on Managed Instances: the next GET goes out as soon as an event arrives, and each
 // invocation starts in a setImmediate turn of its own, as in the official client; how many run
-// at once is the Runtime API's to say (AWS_LAMBDA_MAX_CONCURRENCY). A failed GET is sent again
-// after a backoff (lib/retry.mjs), as the official 4.0.2 does: the invocations in flight in
-// this worker go on meanwhile. After the last attempt the main thread ends the environment.
+// at once is the Runtime API's to say (AWS_LAMBDA_MAX_CONCURRENCY).
 async function serveConcurrently() {
   workers.reportServing();
+  for (;;) {
+    const inv = await nextRetried();
+    if (!inv) return; // given up: the main thread ends the environment
+    setImmediate(() => log.runInInvocation(inv.requestId, inv.tenantId, () => invokeAwaiting(inv), inv.traceId));
+  }
+}
+
+// GET next on Managed Instances: a failure is retried after a backoff (lib/retry.mjs), as the
+// official 4.0.2 does, while the invocations in flight in this worker go on; after the last
+// attempt the main thread is told (lib/workers.mjs) and this resolves with null.
+async function nextRetried() {
   let failures = 0;
   for (;;) {
-    let inv;
     try {
-      inv = await client.next();
-      failures = 0;
+      return await client.next();
     } catch (err) {
       if (postInvalidInvocation(err)) {
-        failures = 0;
+        failures = 0; // the Runtime API answered
         continue;
       }
       failures += 1;
@@ -162,13 +169,11 @@ async function serveConcurrently() {
       if (delay === null) {
         log.logError(`Failed to get next invocation after ${failures} attempts. Giving up.`, err);
         workers.reportRuntimeApiGone(failures, err);
-        return;
+        return null;
       }
       log.logError(`Failed to get next invocation (attempt ${failures}/${mode.nextRetry.attempts}). Retrying in ${delay}ms...`, err);
       await new Promise((resolve) => setTimeout(resolve, delay));
-      continue;
     }
-    setImmediate(() => log.runInInvocation(inv.requestId, inv.tenantId, () => invokeAwaiting(inv), inv.traceId));
   }
 }
 
