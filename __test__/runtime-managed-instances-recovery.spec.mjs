@@ -11,6 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startRawRuntimeApi } from './helpers/raw-runtime-api.mjs';
 import { spawnRuntime, FIXTURES } from './helpers/spawn-runtime.mjs';
+import { NODE24 } from './helpers/faults.mjs';
 import { backoffDelay, NEXT_RETRY } from '../lib/retry.mjs';
 
 const MI_ROOT = path.join(FIXTURES, 'runtime', 'mi');
@@ -19,6 +20,7 @@ const T = { timeout: 30_000 };
 async function start(t, { workers = 1, handler = 'index.handler', env = {} } = {}) {
   const api = await startRawRuntimeApi();
   const rt = spawnRuntime({
+    node: NODE24, // the 4.x client runs Managed Instances: Node 24 when there is one
     endpoint: api.endpoint,
     handler,
     taskRoot: MI_ROOT,
