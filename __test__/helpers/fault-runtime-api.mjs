@@ -4,7 +4,7 @@
 // HTTP at all) and take the server down and up again on the same port. It records every request
 // and which invocations it handed out, so a test asserts what was posted for each of them.
 //
-//   const api = await startRawRuntimeApi();
+//   const api = await startFaultRuntimeApi();
 //   api.next(api.invocation({ id: 'a' }));         // the answer to one GET next (queued or held)
 //   api.next(api.fault.resetInHead(api.invocation({ id: 'b' })));
 //   api.onPost = (post) => (post.id === 'a' ? 'reset' : undefined);   // per-POST faults
@@ -16,7 +16,7 @@ const BASE = '/2018-06-01/runtime';
 const FAR_DEADLINE_MS = 15 * 60 * 1000;
 
 /** Starts the server on 127.0.0.1 (a free port unless `port` is given). */
-export async function startRawRuntimeApi({ port = 0 } = {}) {
+export async function startFaultRuntimeApi({ port = 0 } = {}) {
   const answers = []; // answers for GET next not yet given: (conn) => void
   const held = []; // connections whose GET next waits for an answer
   const requests = [];
