@@ -73,7 +73,6 @@ impl Invocation {
 
         let Some(request_id) = request_id.filter(|id: &String| !id.is_empty()) else {
             return Err(RuntimeApiError::invalid_invocation(
-                None,
                 "the Runtime API answered GET next without a Lambda-Runtime-Aws-Request-Id header \
                  (or with an empty one): no response or error can be posted for this event",
             ));
@@ -226,7 +225,6 @@ mod tests {
         ] {
             let err = build(headers, b"").unwrap_err();
             assert_eq!(err.code, ErrorCode::InvalidInvocation);
-            assert_eq!(err.request_id, None);
             assert!(
                 err.message.contains("Lambda-Runtime-Aws-Request-Id"),
                 "{}",
