@@ -51,7 +51,9 @@ impl Invocation {
             let slot = if name.eq_ignore_ascii_case(REQUEST_ID) {
                 &mut request_id
             } else if name.eq_ignore_ascii_case(DEADLINE_MS) {
-                &mut deadline
+                // A number: read from the bytes, no text kept.
+                deadline = deadline.or_else(|| Some(deadline_from(value)));
+                continue;
             } else if name.eq_ignore_ascii_case(FUNCTION_ARN) {
                 &mut arn
             } else if name.eq_ignore_ascii_case(TRACE_ID) {
@@ -84,7 +86,7 @@ impl Invocation {
         };
         Ok(Invocation {
             request_id,
-            deadline_ms: deadline.as_deref().map_or(0, deadline_from),
+            deadline_ms: deadline.unwrap_or(0),
             invoked_function_arn: arn.unwrap_or_default(),
             trace_id,
             client_context,
@@ -108,15 +110,15 @@ fn header_text(value: &[u8]) -> String {
 /// optional sign, then the decimal digits up to the first other character (`"1700000000000.5"`
 /// is 1700000000000); no digits is 0. A minus sign negates, as `strtoul`'s result does once
 /// the clients store it as signed milliseconds. Out of range saturates.
-fn deadline_from(raw: &str) -> i64 {
-    let text = raw.trim_start();
-    let (negative, digits) = match text.as_bytes().first() {
+fn deadline_from(raw: &[u8]) -> i64 {
+    let text = raw.trim_ascii_start();
+    let (negative, digits) = match text.first() {
         Some(b'-') => (true, &text[1..]),
         Some(b'+') => (false, &text[1..]),
         _ => (false, text),
     };
     let mut ms: i64 = 0;
-    for b in digits.bytes().take_while(u8::is_ascii_digit) {
+    for &b in digits.iter().take_while(|b| b.is_ascii_digit()) {
         ms = ms.saturating_mul(10).saturating_add(i64::from(b - b'0'));
     }
     if negative {
