@@ -396,9 +396,9 @@ impl PolledNext {
     }
 
     /// The connection closed before any byte of an answer: the request goes once more, on a
-    /// new connection (the blocking client's policy, src/client.rs).
-    /// Once bytes of the answer arrived, the break is the answer's, not the connection's: the
-    /// Runtime API may have handed the event out, so it is reported as such and not sent again.
+    /// new connection (the blocking client's policy, src/client.rs). Once bytes of the answer
+    /// arrived, the break is the answer's: the Runtime API may have handed the event out, so it
+    /// is reported as such (how far the head got) and not sent again.
     fn retry_or_fail(&mut self, e: io::Error) -> Result<Phase, RuntimeApiError> {
         self.retire_stream();
         let received = self.head.len();
