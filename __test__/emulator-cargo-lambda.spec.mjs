@@ -6,7 +6,7 @@
 // `cargo lambda invoke`, and through its `/lambda-url/<fn>/` endpoint for a streamed answer.
 //
 // cargo-lambda is a Python package holding a native binary: .ci/run installs it with
-//   pip install --no-deps --target .cache/cargo-lambda cargo-lambda
+//   pip install --no-deps --target .cache/cargo-lambda cargo-lambda==1.9.2
 // This file skips (saying so) when no binary is found in .cache/cargo-lambda/bin or on PATH;
 // LAMBDA_RAPID_CARGO_LAMBDA=/path/to/cargo-lambda points it at one elsewhere. `cargo lambda
 // watch` reads a Cargo project (`cargo metadata`), so `cargo` must be on PATH too.
