@@ -31,7 +31,7 @@ import { mode } from './lib/mode.mjs';
 import { installLogging, verboseLogger } from './lib/logging.mjs';
 import { RuntimeClient } from './lib/native.mjs';
 import { Errors, errorPost, xrayCause, serializeResult } from './lib/errors.mjs';
-import { callbackEraContextBase, contextBuilder, forwardTraceId } from './lib/context.mjs';
+import { callbackEraContextBase, contextBuilder, forwardTraceId, isEpochDeadline } from './lib/context.mjs';
 import { loadHandler } from './lib/handler.mjs';
 import { installAwsLambdaGlobal, isStreamingHandler } from './lib/awslambda.mjs';
 import { builtin } from './lib/builtin.mjs';
@@ -159,6 +159,7 @@ async function serveConcurrently() {
 // start-up); one setImmediate turn separates its settling from the POST.
 async function invokeAwaiting(inv) {
   vverbose('Runtime::invoke', inv.requestId);
+  if (!isEpochDeadline(inv.deadlineMs)) noteOddDeadline(inv);
   inFlight.set(inv.requestId, inv);
   let ok = false;
   let value;
@@ -180,6 +181,11 @@ async function invokeAwaiting(inv) {
   await new Promise(setImmediate);
   if (ok) postResponse(inv.requestId, value);
   else postInvokeError(inv.requestId, value);
+}
+
+// Served all the same, as officially (lib/context.mjs, isEpochDeadline).
+function noteOddDeadline(inv) {
+  verbose('Runtime::invoke', () => `invocation ${inv.requestId}: Lambda-Runtime-Deadline-Ms is ${inv.deadlineMs}, not an epoch time in milliseconds; getRemainingTimeInMillis() is computed from it as sent`);
 }
 
 // A promise the event loop can no longer settle (nothing left to run) would leave the
@@ -208,6 +214,7 @@ function nextThenInvoke() {
 function invokeOrStream(inv) {
   log.runInInvocation(inv.requestId, inv.tenantId, () => {
     vverbose('Runtime::invoke', inv.requestId);
+    if (!isEpochDeadline(inv.deadlineMs)) noteOddDeadline(inv);
     return streaming ? invokeStreamingCallbackEra(inv) : invokeCallbackEra(inv);
   });
 }
@@ -396,15 +403,15 @@ function apiMessage(err) {
   }
 }
 
-// GET next failed. An event the client could not turn into an invocation (a required header
-// missing) fails that invocation when its id is known; an unreachable API ends the process.
-// Returns whether the loop may go on.
+// GET next failed: the process ends, as in both official clients. The client serves every event
+// they serve; the one it refuses, an event without a request id, is an invocation no POST can
+// answer (src/invocation.rs), reported under a name of its own. Returns whether the loop may go on.
 function invocationRejected(err) {
-  if (err?.code === 'ERR_RUNTIME_API_INVALID_INVOCATION' && err.requestId) {
-    postInvokeError(err.requestId, err);
-    return true;
+  if (err?.code === 'ERR_RUNTIME_API_INVALID_INVOCATION') {
+    log.logError('Invoke Error', new Errors.MissingRequestId(`${err.message} (Runtime API at ${endpoint})`));
+  } else {
+    console.error(`The Runtime API at ${endpoint} failed: ${err?.message ?? err}`);
   }
-  console.error(`The Runtime API at ${endpoint} failed: ${err?.message ?? err}`);
   process.exit(mode.runtimeApiFailureExitCode);
   return false;
 }
