@@ -35,7 +35,18 @@ const DIST = path.join(ROOT, 'dist');
 const PY_VENV = path.join(ROOT, '.cache', 'pytools');
 const NAPI = path.join(ROOT, 'node_modules', '.bin', 'napi');
 
-class PackageError extends Error {}
+export class PackageError extends Error {}
+
+/** The tarballs `npm run package` wrote: `{ version, main, platform(name) }` paths in dist/. */
+export function distTarballs() {
+  const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const file = (name) => {
+    const f = path.join(DIST, `${name}-${version}.tgz`);
+    if (!fs.existsSync(f)) throw new PackageError(`${path.relative(ROOT, f)} is missing: run \`npm run package\` first`);
+    return f;
+  };
+  return { version, main: file('lambda-rapid'), platform: (p) => file(`lambda-rapid-${p}`) };
+}
 
 function run(cmd, args, opts = {}) {
   console.log(`$ ${[cmd, ...args].join(' ')}`);
