@@ -5,9 +5,10 @@
 //      package) under qemu-user runs the installed `node_modules/lambda-rapid/index.mjs` against
 //      a Runtime API on 127.0.0.1 and serves real invocations. qemu is spawned explicitly
 //      (`qemu-aarch64 -L /usr/aarch64-linux-gnu`): binfmt_misc is often not mounted in CI.
-//   2. musl, what can be checked without a musl Node: Debian's musl loader lists the x64 musl
-//      binary's libraries and resolves every symbol except Node's own (napi_*, uv_*). The arm64
-//      musl binary is only checked with readelf (no arm64 musl loader here): docs/deploy.md.
+//   2. musl, what can be checked without a musl Node: Debian's musl loader (`musl`, and for
+//      arm64 `musl:arm64` unpacked into .cache/musl-arm64, run under qemu) lists each musl
+//      binary's libraries and resolves every symbol except Node's own (napi_*, uv_*). No musl
+//      Node runs them here: docs/deploy.md says what that leaves unverified.
 // qemu-user, libc6-arm64-cross, libstdc++6-arm64-cross (Node needs it) and musl are installed with apt-get when missing (root + apt);
 // otherwise the part that needs them is skipped with the reason. Every wait has a time limit;
 // the process and the temp folder are cleaned up, pass or fail.
@@ -131,33 +132,62 @@ async function arm64UnderQemu() {
   }
 }
 
-function muslLoader() {
-  const missing = aptInstall(['musl'], () => fs.existsSync(MUSL_LOADER));
-  if (missing) {
-    console.log(`skip 2 - musl: ${missing}`);
-    return;
+/**
+ * Lists `binary`'s libraries under a musl loader (`loader` is its argv prefix) and checks that
+ * every symbol resolves except Node's own (napi_*, uv_*, supplied by the Node that loads it).
+ */
+function muslList(loader, binary) {
+  const r = spawnSync(loader[0], [...loader.slice(1), '--list', binary], { encoding: 'utf8', timeout: 60_000 });
+  const text = `${r.stdout}${r.stderr}`;
+  const unresolved = [...text.matchAll(/Error relocating [^:]+: (\S+): symbol not found/g)].map((m) => m[1]);
+  const foreign = unresolved.filter((s) => !/^(napi_|uv_)/.test(s));
+  const libs = text.split('\n').filter((l) => l.includes('=>')).map((l) => l.trim().replace(/ \(0x[0-9a-f]+\)$/, ''));
+  if (foreign.length || !libs.length) {
+    throw new PackageError(`${path.basename(binary)}: ${foreign.length ? `unresolved ${foreign.join(', ')}` : 'no libraries listed'}:\n${text}`);
   }
+  return `${libs.join('; ')}; ${unresolved.length} symbols left to Node (napi_*/uv_*), none else`;
+}
+
+/** Debian's arm64 musl loader, unpacked into .cache/musl-arm64 (apt-get download musl:arm64). */
+function arm64MuslLoader() {
+  const dir = path.join(ROOT, '.cache', 'musl-arm64');
+  const loader = path.join(dir, 'root', 'lib', 'ld-musl-aarch64.so.1');
+  if (fs.existsSync(loader)) return { loader };
+  if (!has('qemu-aarch64')) return { skip: 'needs qemu-aarch64' };
+  if (process.getuid?.() !== 0 || !has('apt-get') || !has('dpkg-deb')) return { skip: 'needs apt-get download musl:arm64 (root + apt)' };
+  fs.mkdirSync(dir, { recursive: true });
+  const opts = { cwd: dir, stdio: 'inherit', timeout: 300_000 };
+  const download = () => spawnSync('apt-get', ['download', 'musl:arm64'], opts).status === 0;
+  if (!download()) {
+    // apt knows arm64 packages only once the architecture is added (a no-op if it is).
+    console.log('$ dpkg --add-architecture arm64 && apt-get update');
+    spawnSync('dpkg', ['--add-architecture', 'arm64'], opts);
+    spawnSync('apt-get', ['update'], opts);
+    if (!download()) return { skip: 'apt-get download musl:arm64 failed (no arm64 packages in the apt sources?)' };
+  }
+  const deb = fs.readdirSync(dir).find((f) => /^musl_.*_arm64\.deb$/.test(f));
+  spawnSync('dpkg-deb', ['-x', path.join(dir, deb), path.join(dir, 'root')], opts);
+  return fs.existsSync(loader) ? { loader } : { skip: `no ld-musl-aarch64.so.1 in ${deb}` };
+}
+
+function muslLoaders() {
+  const missing = aptInstall(['musl'], () => fs.existsSync(MUSL_LOADER));
   const { platform } = distTarballs();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-rapid-musl-'));
   try {
-    for (const p of ['linux-x64-musl', 'linux-arm64-musl']) {
+    const binary = (p) => {
       const r = spawnSync('tar', ['xzf', platform(p), '-C', dir, `package/lambda-rapid.${p}.node`], { timeout: 30_000 });
       if (r.status !== 0) throw new PackageError(`could not extract the binary from lambda-rapid-${p}`);
+      return path.join(dir, 'package', `lambda-rapid.${p}.node`);
+    };
+    if (missing) console.log(`skip 2 - x64 musl: ${missing}`);
+    else console.log(`ok 2 - x64 musl binary under ${MUSL_LOADER} --list: ${muslList([MUSL_LOADER], binary('linux-x64-musl'))}`);
+    const arm = arm64MuslLoader();
+    if (arm.skip) console.log(`skip 3 - arm64 musl: ${arm.skip}`);
+    else {
+      console.log(`ok 3 - arm64 musl binary under qemu-aarch64 ld-musl-aarch64.so.1 --list: ${
+        muslList(['qemu-aarch64', arm.loader], binary('linux-arm64-musl'))}`);
     }
-    const x64 = path.join(dir, 'package', 'lambda-rapid.linux-x64-musl.node');
-    const r = spawnSync(MUSL_LOADER, ['--list', x64], { encoding: 'utf8', timeout: 30_000 });
-    const text = `${r.stdout}${r.stderr}`;
-    // Unresolved here and supplied by the Node that loads the addon: napi_* and uv_* only.
-    const unresolved = [...text.matchAll(/Error relocating [^:]+: (\S+): symbol not found/g)].map((m) => m[1]);
-    const foreign = unresolved.filter((s) => !/^(napi_|uv_)/.test(s));
-    const libs = text.split('\n').filter((l) => l.includes('=>') || l.startsWith('\t')).map((l) => l.trim());
-    if (foreign.length || !libs.length) {
-      throw new PackageError(`x64 musl binary: ${foreign.length ? `unresolved ${foreign.join(', ')}` : 'no libraries listed'}:\n${text}`);
-    }
-    const arm = libcNeeds(path.join(dir, 'package', 'lambda-rapid.linux-arm64-musl.node'));
-    console.log(`ok 2 - musl: x64 binary under ${MUSL_LOADER} --list: ${libs.join('; ')}; ` +
-      `${unresolved.length} symbols left to Node (napi_*/uv_*), none else; arm64 binary (readelf only): ` +
-      `${arm.machine}, needs ${arm.needed.join(' ')}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -166,7 +196,7 @@ function muslLoader() {
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     await arm64UnderQemu();
-    muslLoader();
+    muslLoaders();
     console.log('package:platforms passed');
   } catch (e) {
     if (!(e instanceof PackageError)) throw e;
