@@ -17,7 +17,7 @@ const MAJOR = Number(process.versions.node.split('.')[0]);
 const PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}`;
 
 /** Starts the bootstrap with `env` over a Lambda environment; `invoke()` returns the handler's report. */
-async function start(t, env = {}) {
+async function start(t, env = {}, args = []) {
   const api = await startRuntimeApi();
   const rt = spawnRuntime({
     endpoint: api.endpoint,
@@ -25,6 +25,7 @@ async function start(t, env = {}) {
     taskRoot: TASK_ROOT,
     node: '/bin/sh',
     entry: BOOTSTRAP,
+    args,
     env: { PATH, NODE_PATH: undefined, NODE_OPTIONS: undefined, AWS_EXECUTION_ENV: undefined, ...env },
   });
   t.after(async () => {
@@ -92,6 +93,12 @@ test('AWS_LAMBDA_EXEC_WRAPPER runs the wrapper with the node command line', T, a
   // node + its flags + index.mjs
   assert.equal(wrapped, `wrapper.sh ${1 + execArgv.length + 1}`);
   assert.ok(execArgv.includes('--max-old-space-size=116'), execArgv.join(' '));
+});
+
+test("the bootstrap's arguments (a container's CMD) reach index.mjs: the handler", T, async (t) => {
+  const fn = await start(t, { _HANDLER: 'nowhere.handler' }, ['app.handler']);
+  const { execArgv } = await fn.report();
+  assert.ok(execArgv.includes('--expose-gc'));
 });
 
 test('a missing wrapper exits 127, a wrapper that is not executable 126', T, async (t) => {
