@@ -1,7 +1,7 @@
 // The package's `bootstrap` (sh): started as Lambda starts a runtime's bootstrap, against a real
 // Runtime API on 127.0.0.1. The handler reports the flags Node received (process.execArgv),
 // so each formula of AWS's Node.js bootstrap is checked on the Node running the tests.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';

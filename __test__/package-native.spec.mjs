@@ -2,7 +2,7 @@
 // names the platform package it looked for and what to do, and nothing tries to compile.
 // The package's files are copied into a temp folder with no binary and no node_modules, as
 // an install without its optional dependency leaves them.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';

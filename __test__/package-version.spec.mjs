@@ -1,7 +1,7 @@
 // `npm version`'s lifecycle script (scripts/version.mjs) on a copy of the package's manifests:
 // the four platform packages take the main package's new version, and the changelog's
 // "Unreleased" section becomes that version's.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
