@@ -31,7 +31,7 @@ import { mode } from './lib/mode.mjs';
 import { installLogging, verboseLogger } from './lib/logging.mjs';
 import { RuntimeClient } from './lib/native.mjs';
 import { Errors, errorPost, xrayCause, serializeResult } from './lib/errors.mjs';
-import { callbackEraContextBase, contextBuilder, forwardTraceId } from './lib/context.mjs';
+import { callbackEraContextBase, contextBuilder, forwardTraceId, isEpochDeadline } from './lib/context.mjs';
 import { loadHandler } from './lib/handler.mjs';
 import { installAwsLambdaGlobal, isStreamingHandler } from './lib/awslambda.mjs';
 import { backoffDelay } from './lib/retry.mjs';
@@ -159,11 +159,10 @@ async function nextRetried() {
   for (;;) {
     try {
       return await client.next();
-    } catch (err) {
-      if (postInvalidInvocation(err)) {
-        failures = 0; // the Runtime API answered
-        continue;
-      }
+    } catch (failure) {
+      // An event without a request id counts as a failed GET, as in 4.0.2: no POST can answer
+      // it, and the backoff keeps a Runtime API that sends only such events from a busy loop.
+      const err = failure?.code === 'ERR_RUNTIME_API_INVALID_INVOCATION' ? missingRequestId(failure) : failure;
       failures += 1;
       const delay = backoffDelay(failures, mode.nextRetry);
       if (delay === null) {
@@ -181,6 +180,7 @@ async function nextRetried() {
 // start-up); one setImmediate turn separates its settling from the POST.
 async function invokeAwaiting(inv) {
   vverbose('Runtime::invoke', inv.requestId);
+  if (!isEpochDeadline(inv.deadlineMs)) noteOddDeadline(inv);
   inFlight.set(inv.requestId, inv);
   let ok = false;
   let value;
@@ -202,6 +202,11 @@ async function invokeAwaiting(inv) {
   await new Promise(setImmediate);
   if (ok) postResponse(inv.requestId, value);
   else postInvokeError(inv.requestId, value);
+}
+
+// Served all the same, as officially (lib/context.mjs, isEpochDeadline).
+function noteOddDeadline(inv) {
+  verbose('Runtime::invoke', () => `invocation ${inv.requestId}: Lambda-Runtime-Deadline-Ms is ${inv.deadlineMs}, not an epoch time in milliseconds; getRemainingTimeInMillis() is computed from it as sent`);
 }
 
 // A promise the event loop can no longer settle (nothing left to run) would leave the
@@ -230,6 +235,7 @@ function nextThenInvoke() {
 function invokeOrStream(inv) {
   log.runInInvocation(inv.requestId, inv.tenantId, () => {
     vverbose('Runtime::invoke', inv.requestId);
+    if (!isEpochDeadline(inv.deadlineMs)) noteOddDeadline(inv);
     return streaming ? invokeStreamingCallbackEra(inv) : invokeCallbackEra(inv);
   });
 }
@@ -427,22 +433,22 @@ function apiMessage(err) {
   }
 }
 
-// GET next failed. An event the client could not turn into an invocation (a required header
-// missing) fails that invocation when its id is known; an unreachable API ends the process.
-// Returns whether the loop may go on.
+// GET next failed: the process ends, as in both official clients. The client serves every event
+// they serve; the one it refuses, an event without a request id, is an invocation no POST can
+// answer (src/invocation.rs), reported under a name of its own. Returns whether the loop may go on.
 function invocationRejected(err) {
-  if (postInvalidInvocation(err)) return true;
-  console.error(`The Runtime API at ${endpoint} failed: ${err?.message ?? err}`);
+  if (err?.code === 'ERR_RUNTIME_API_INVALID_INVOCATION') {
+    log.logError('Invoke Error', missingRequestId(err));
+  } else {
+    console.error(`The Runtime API at ${endpoint} failed: ${err?.message ?? err}`);
+  }
   process.exit(mode.runtimeApiFailureExitCode);
   return false;
 }
 
-// An event the client could not turn into an invocation but whose id is known: that invocation
-// fails. Returns whether it was one.
-function postInvalidInvocation(err) {
-  if (err?.code !== 'ERR_RUNTIME_API_INVALID_INVOCATION' || !err.requestId) return false;
-  postInvokeError(err.requestId, err);
-  return true;
+// The event the client refuses: one without a request id (src/invocation.rs).
+function missingRequestId(err) {
+  return new Errors.MissingRequestId(`${err.message} (Runtime API at ${endpoint})`);
 }
 
 // ---- process-level errors ----------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // answers, the events are canonical JSON, and paired ratios pair by round. (The figures
 // themselves are `npm run bench`'s business, never a test's.)
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import { candidates } from '../benchmark/lib/candidates.mjs';
 import { releaseAddon } from '../benchmark/lib/setup.mjs';
 import { coldStart, trial } from '../benchmark/lib/measure.mjs';

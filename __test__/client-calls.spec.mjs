@@ -1,6 +1,6 @@
 // Every RuntimeClient call against a real Runtime API server on 127.0.0.1: what it sends (paths,
 // headers, bodies, byte for byte) and what it hands back to JS.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';

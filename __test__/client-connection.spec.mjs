@@ -1,7 +1,7 @@
 // Connections and threads: kept-alive TCP connections across calls (GET next's own, and the
 // posts'), recovery when the server closes them, and a GET next that never blocks the JS
 // thread, whether the event loop or the long-poll thread serves it.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RuntimeClient } from '../lib/native.mjs';
 import { startRuntimeApi } from './helpers/runtime-api.mjs';
+import { watch } from './helpers/child.mjs';
 
 const PENDING_NEXT = fileURLToPath(new URL('./fixtures/client/pending-next.mjs', import.meta.url));
 
@@ -22,10 +23,11 @@ function runPendingNext(t, endpoint, mode, env = {}) {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
   });
-  t.after(() => child.kill('SIGKILL'));
+  const watched = watch(child);
+  t.after(() => watched.kill());
   let stdout = '';
   child.stdout.on('data', (d) => { stdout += d; });
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stdout })));
+  const exited = watched.exited.then(({ code, signal }) => ({ code, signal, stdout }));
   return { exited };
 }
 

@@ -2,7 +2,7 @@
 // on top) are what a TypeScript user compiles against: check them with the TypeScript compiler
 // the build tooling already installs, on a file that uses the public API as documented and
 // marks misuse with @ts-expect-error (which fails if the misuse is not an error).
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';

@@ -1,7 +1,7 @@
 // The lambda-rapid command line: usage errors are clear and exit 2, `invoke` prints the answer
 // and exits 1 on a function error, `--help` documents every flag, and the same binary is the
 // runtime when given a handler in a Lambda environment.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { runCli, EMULATOR_FIXTURES } from './helpers/emulator.mjs';
 import { startRuntimeApi } from './helpers/runtime-api.mjs';
 import { spawn } from 'node:child_process';
 import { BIN } from './helpers/emulator.mjs';
+import { watch } from './helpers/child.mjs';
 
 const root = ['--task-root', EMULATOR_FIXTURES];
 
@@ -126,12 +127,13 @@ test('`lambda-rapid <handler>` in a Lambda environment is the runtime', async ()
     env: { ...process.env, AWS_LAMBDA_RUNTIME_API: api.endpoint, LAMBDA_TASK_ROOT: EMULATOR_FIXTURES, _HANDLER: 'app.echo' },
     stdio: 'ignore',
   });
+  const watched = watch(child);
   try {
     const { kind, entry } = await api.invoke({ via: 'bin' });
     assert.equal(kind, 'response');
     assert.deepEqual(JSON.parse(entry.body).event, { via: 'bin' });
   } finally {
-    child.kill('SIGKILL');
+    await watched.kill();
     await api.close();
   }
 });

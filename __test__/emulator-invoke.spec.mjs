@@ -1,6 +1,6 @@
 // The invoke API of `lambda-rapid serve`, driven over HTTP as a user would: answers, function
 // errors, init errors, queued concurrent invocations, bad requests, the Lambda environment.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before, after } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { serve, invokeHttp, INVOKE_PATH, EMULATOR_FIXTURES } from './helpers/emulator.mjs';
 
@@ -18,6 +18,15 @@ describe('a function served by lambda-rapid serve', () => {
     assert.deepEqual(res.json.event, { hello: 'world' });
     assert.equal(res.headers.get('x-amzn-requestid'), res.json.requestId);
     assert.match(res.json.requestId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  test('a caller\'s X-Amzn-RequestId in raw UTF-8 reaches the function and comes back', async () => {
+    // fetch() sends a header value's chars as bytes: the UTF-8 bytes of `id-été`, unencoded.
+    const id = 'id-été';
+    const res = await emu.invoke({}, { headers: { 'X-Amzn-RequestId': Buffer.from(id).toString('latin1') } });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.requestId, id);
+    assert.equal(Buffer.from(res.headers.get('x-amzn-requestid'), 'latin1').toString(), id);
   });
 
   test('the runtime runs with the full Lambda environment', async () => {

@@ -1,6 +1,6 @@
 // What the emulator does when the function misbehaves, and how it stops: timeouts and crashes
 // fail the invocation and restart the runtime; SIGTERM/SIGINT stop everything, no orphans.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { serve, processExists } from './helpers/emulator.mjs';

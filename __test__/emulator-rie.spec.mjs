@@ -4,31 +4,22 @@
 // test compares the answers; where they differ on purpose, it pins both behaviours (the reasons
 // are in docs/emulator.md, "Differences from AWS's RIE").
 //
-// RIE is a Go program: .ci/run builds it with
-//   go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@latest
+// RIE is a Go program: `npm test` builds it into .cache/bin/ (scripts/test.mjs) where Go exists.
 // This file skips (saying so) when no binary is found; LAMBDA_RAPID_RIE=/path/to/aws-lambda-rie
 // points it at one elsewhere.
-import { test, describe } from 'node:test';
+import { test, describe } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { serve, invokeHttp, EMULATOR_FIXTURES, ROOT, processExists } from './helpers/emulator.mjs';
+import { watch, within } from './helpers/child.mjs';
 
-function findRie() {
-  const candidates = [process.env.LAMBDA_RAPID_RIE];
-  try {
-    const gopath = execFileSync('go', ['env', 'GOPATH'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    if (gopath) candidates.push(path.join(gopath, 'bin', 'aws-lambda-rie'));
-  } catch { /* no Go toolchain */ }
-  candidates.push(path.join(os.homedir(), 'go', 'bin', 'aws-lambda-rie'));
-  return candidates.find((c) => c && existsSync(c));
-}
-
-const RIE = findRie();
-const SKIP = RIE ? false : 'AWS RIE binary not found (go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@latest, or set LAMBDA_RAPID_RIE)';
+// `npm test` (scripts/test.mjs) builds RIE into .cache/bin/ where Go exists.
+const RIE = [process.env.LAMBDA_RAPID_RIE, path.join(ROOT, '.cache', 'bin', 'aws-lambda-rie')].find((c) => c && existsSync(c));
+const SKIP = RIE ? false : 'AWS RIE binary not found: `npm test` builds it into .cache/bin/ when Go is installed ' +
+  '(or set LAMBDA_RAPID_RIE=/path/to/aws-lambda-rie)';
 
 const FUNCTION = { name: 'parity', memory: '128', timeout: '1' };
 
@@ -77,22 +68,34 @@ async function startRie(handler) {
   let output = '';
   child.stdout.on('data', (d) => { output += d; });
   child.stderr.on('data', (d) => { output += d; });
-  const exited = new Promise((resolve) => child.on('close', resolve));
-  await waitForPort(port);
+  const watched = watch(child);
+  try {
+    // RIE that dies (or never starts) fails the test at once instead of polling its port.
+    await Promise.race([
+      waitForPort(port),
+      watched.closed.then(({ code, error }) => { throw new Error(`aws-lambda-rie ended (${error?.message ?? `code ${code}`}):\n${output}`); }),
+    ]);
+  } catch (e) {
+    await watched.kill();
+    throw e;
+  }
   return {
     port,
     get output() { return output; },
     invoke: (event, opts) => invokeHttp(port, event, opts),
     async stop() {
-      child.kill('SIGTERM'); // RIE SIGKILLs its runtime on the way out
-      await exited;
+      watched.kill('SIGTERM'); // RIE SIGKILLs its runtime on the way out
+      await within(watched.closed, 10000, 'aws-lambda-rie after SIGTERM').catch(() => watched.kill());
     },
   };
 }
 
 async function both(handler, fn) {
   const ours = await serve(handler, ['--function-name', FUNCTION.name, '--memory', FUNCTION.memory, '--timeout', FUNCTION.timeout, '--quiet']);
-  const rie = await startRie(handler);
+  const rie = await startRie(handler).catch(async (e) => {
+    await ours.stop();
+    throw e;
+  });
   try {
     await fn({ ours, rie });
   } finally {

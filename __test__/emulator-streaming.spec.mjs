@@ -1,7 +1,7 @@
 // Streamed responses through the emulator: the invoke API passes the function's chunks through
 // as they are written (not when the handler returns), and a mid-stream failure arrives as
 // trailers. Both invoke paths (the classic one and response-streaming-invocations) do this.
-import { test, before, after } from 'node:test';
+import { test, before, after } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { serve } from './helpers/emulator.mjs';

@@ -1,5 +1,5 @@
 // The current invocation's ids as libraries read them outside the handler's context object.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { serve, MODES } from './fixtures/logging/harness.mjs';
 

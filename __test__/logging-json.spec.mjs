@@ -1,6 +1,6 @@
 // JSON records (AWS_LAMBDA_LOG_FORMAT=JSON, any case): one JSON object per line with the keys in
 // the official order, through the real runtime serving a real invocation.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { serve, maskJsonTimestamps, MODES } from './fixtures/logging/harness.mjs';
 

@@ -1,5 +1,5 @@
 // AWS_LAMBDA_LOG_LEVEL: records below the level are not written; an unknown value logs all.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { serve, maskTextTimestamps } from './fixtures/logging/harness.mjs';
 

@@ -1,6 +1,6 @@
 // Managed Instances (4.x with AWS_LAMBDA_MAX_CONCURRENCY): every record is a JSON line, on
 // stdout or on the unix socket Lambda names in _LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';

@@ -1,6 +1,6 @@
 // The telemetry channel: with _LAMBDA_TELEMETRY_LOG_FD set, every record is one binary frame on
 // that fd (here a real pipe, fd 3, as Lambda passes it), decoded independently of our writer.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { serve, decodeFrames, isTimestampWithin } from './fixtures/logging/harness.mjs';
 

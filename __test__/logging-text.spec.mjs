@@ -1,6 +1,6 @@
 // TEXT records (the default format): `<ISO time>\t<request id>\t<LEVEL>\t<util.format message>`,
 // one line per console call, through the real runtime serving real invocations.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { serve, failInit, maskTextTimestamps, MODES } from './fixtures/logging/harness.mjs';
 

@@ -1,6 +1,6 @@
 // AWS_LAMBDA_RUNTIME_VERBOSE=1..3: the runtime's own debug lines, printed as console records
 // (`RUNTIME <category> ...`, as the official clients do); nothing at all when unset.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { serve, maskTextTimestamps } from './fixtures/logging/harness.mjs';
 

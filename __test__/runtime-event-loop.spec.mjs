@@ -3,7 +3,7 @@
 // Handlers in fixtures/runtime/order append "<monotonic ns> <label>" marks; the Runtime API
 // test server stamps every request with the same monotonic clock on arrival, and the two are
 // merged into one timeline.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { startFunction, ORDER, marksFile, timeline, sleep } from './fixtures/runtime/harness.mjs';
 

@@ -1,7 +1,7 @@
 // Start-up: handler strings, module resolution, init errors and exit codes, the environment.
 // Every test spawns `node index.mjs` against a real Runtime API server (see
 // fixtures/runtime/harness.mjs); fixtures are real handler files.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { startRuntimeApi } from './helpers/runtime-api.mjs';
 import { spawnRuntime } from './helpers/spawn-runtime.mjs';

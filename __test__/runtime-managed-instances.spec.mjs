@@ -2,7 +2,7 @@
 // (AWS_LAMBDA_NODEJS_WORKER_COUNT, else 8 per CPU), each a runtime whose invocations overlap,
 // as in the official 4.x client (lib/workers.mjs, index.mjs). End to end against the test
 // Runtime API, with the fixtures in fixtures/runtime/mi.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';

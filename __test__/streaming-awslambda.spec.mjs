@@ -1,7 +1,7 @@
 // globalThis.awslambda as functions and libraries use it, without a runtime: the marks
 // streamifyResponse leaves (the official registered symbols), isStreamingHandler, and
 // HttpResponseStream.from on a stream that is not ours (libraries wrap their own streams).
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import {

@@ -1,7 +1,7 @@
 // The responseStream as a Node Writable against a real Runtime API server, in this process:
 // backpressure when the server reads slowly, time to first byte, stream events, and failures of
 // the Runtime API itself. invokeStreaming is called as index.mjs calls it.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';

@@ -1,7 +1,7 @@
 // Streamed responses through the real runtime (index.mjs) and a real Runtime API server: the
 // request line, headers, body bytes and trailers the server received, for each way a
 // streaming handler can write, end or fail.
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';

@@ -16,6 +16,15 @@ import { mode as processMode } from './mode.mjs';
 import { Errors } from './errors.mjs';
 
 /**
+ * Whether a deadline is an epoch time in milliseconds (after 2001-09-09). The Runtime API may
+ * send anything: cargo-lambda's emulator sends 600000, and no header reads as 0. The context
+ * computes the remaining time from what was sent, as both official clients do; what is not
+ * an epoch time only stops a streamed response from being failed at it (lib/streaming.mjs) and
+ * earns a verbose-mode note.
+ */
+export const isEpochDeadline = (ms) => ms >= 1e12;
+
+/**
  * Returns `build(invocation, base)`: fills `base` (3.x: the loop's object carrying the
  * callback-era members; 4.x: a fresh object if omitted) and returns it. Throws, before the
  * handler runs, when the client-context or Cognito identity header is not JSON.

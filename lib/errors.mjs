@@ -61,6 +61,9 @@ export function runtimeErrors(mode = processMode) {
         self.promise = promise;
       },
     }),
+    // An event the Runtime API handed out without a request id: no POST can name it, so the
+    // runtime ends (both official clients end too, with an unnamed error).
+    MissingRequestId: runtimeErrorClass(mode, 'MissingRequestId', 'MissingRequestId'),
     // The current 3.x source's error for an async handler whose promise never settled.
     NodeJsExit: runtimeErrorClass(mode, 'NodeJsExit', 'NodeJsExit', {
       message: () => [

@@ -89,6 +89,7 @@ const ERROR_CLASS_NAMES = Object.freeze({
   CallbackHandlerDeprecated: 'CallbackHandlerDeprecatedError',
   UnhandledPromiseRejection: 'UnhandledPromiseRejection',
   NodeJsExit: 'NodeJsExit',
+  MissingRequestId: 'MissingRequestId', // ours: no official class (docs/reliability.md)
 });
 
 function v3Mode(reason) {

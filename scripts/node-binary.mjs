@@ -18,8 +18,12 @@ export function nodeBinary(major) {
   if (!fs.existsSync(bin)) {
     const args = ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', prefix, `${pkg}@${major}`];
     console.log(`$ npm ${args.join(' ')}`);
-    const r = spawnSync('npm', args, { cwd: ROOT, stdio: 'inherit' });
-    if (r.status !== 0 || !fs.existsSync(bin)) throw new Error(`could not install ${pkg}@${major} into ${prefix}`);
+    // Bounded: with no registry, npm would retry for many minutes.
+    const r = spawnSync('npm', args, { cwd: ROOT, stdio: 'inherit', timeout: 300_000 });
+    if (r.status !== 0 || !fs.existsSync(bin)) {
+      throw new Error(`could not install ${pkg}@${major} from the npm registry into ${prefix}` +
+        (r.error ? ` (${r.error.message})` : ` (npm exited ${r.status ?? r.signal})`));
+    }
   }
   return bin;
 }

@@ -3,21 +3,33 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { watch, within } from './child.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'lambda-rapid.mjs');
 export const EMULATOR_FIXTURES = path.join(ROOT, '__test__', 'fixtures', 'emulator');
 export const INVOKE_PATH = '/2015-03-31/functions/function/invocations';
 
-/** Runs the CLI to completion: `{ code, signal, stdout, stderr }`. */
-export function runCli(args, { input, env, cwd = ROOT } = {}) {
+/**
+ * Runs the CLI to completion: `{ code, signal, stdout, stderr }`. A CLI still running after
+ * `timeoutMs` is killed and the call rejects with what it printed.
+ */
+export async function runCli(args, { input, env, cwd = ROOT, timeoutMs = 30000 } = {}) {
   const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: 'pipe' });
+  const watched = watch(child);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
   child.stderr.on('data', (d) => { stderr += d; });
+  child.stdin.on('error', () => {}); // a CLI that exits before reading its input
   child.stdin.end(input);
-  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  try {
+    const { code, signal } = await within(watched.closed, timeoutMs, `lambda-rapid ${args.join(' ')}`);
+    return { code, signal, stdout, stderr };
+  } catch (e) {
+    watched.kill();
+    throw new Error(`${e.message}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
+  }
 }
 
 /** Starts `lambda-rapid serve <handler> --port 0 ...`; resolves once it listens. */
@@ -35,7 +47,8 @@ export async function serve(handler, args = [], { env, taskRoot = EMULATOR_FIXTU
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
-  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const watched = watch(child);
+  const exited = watched.closed;
   const waitForOutput = (re, timeoutMs = 10000) => new Promise((resolve, reject) => {
     const check = () => {
       const m = re.exec(output);
@@ -52,7 +65,19 @@ export async function serve(handler, args = [], { env, taskRoot = EMULATOR_FIXTU
     waiters.push(check);
     check();
   });
-  const m = await waitForOutput(/http:\/\/127\.0\.0\.1:(\d+)\//);
+  let m;
+  try {
+    // An emulator that dies before it listens fails at once, with what it printed.
+    m = await Promise.race([
+      waitForOutput(/http:\/\/127\.0\.0\.1:(\d+)\//),
+      exited.then(({ code, signal, error }) => {
+        throw new Error(`lambda-rapid serve ended before listening (${error?.message ?? `code ${code}, signal ${signal}`}):\n${output}`);
+      }),
+    ]);
+  } catch (e) {
+    await watched.kill();
+    throw e;
+  }
   const port = Number(m[1]);
   return {
     port,
@@ -63,8 +88,9 @@ export async function serve(handler, args = [], { env, taskRoot = EMULATOR_FIXTU
     invoke: (event, opts) => invokeHttp(port, event, opts),
     /** Sends `signal` and resolves with the exit status. */
     stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      watched.kill(signal);
+      // One that ignores the signal is killed, so the test fails on its status instead of hanging.
+      return within(exited, 10000, `lambda-rapid serve after ${signal}`).catch(() => watched.kill('SIGKILL').then(() => exited));
     },
     /** Sends `signal` to the whole process group, as a terminal's Ctrl-C does (needs `detached`). */
     signalGroup(signal) {

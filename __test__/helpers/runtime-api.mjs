@@ -11,9 +11,10 @@ const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:test-function';
 // Options: `prefix` (a path prefix, as in `127.0.0.1:9001/.rt`), `headerCase` (how the invocation
 // headers are spelled), `closeIdleAfterMs` (close a connection left idle that long after an
 // answer, as Node's keepAliveTimeout does after 5 s + 1 s), `initErrorReply` ({ status, body }
-// answered to POST init/error instead of a 202).
+// answered to POST init/error instead of a 202), `waitMs` (how long invoke(), initError() and
+// waitForRequest() wait before they reject, saying what never came).
 export async function startRuntimeApi({ prefix = '', headerCase = (name) => name, closeIdleAfterMs,
-  initErrorReply } = {}) {
+  initErrorReply, waitMs = 30000 } = {}) {
   const queue = []; // events not yet handed out
   const waitingNext = []; // GET next responses held open
   const pending = new Map(); // requestId -> { resolve } of invoke()
@@ -26,6 +27,26 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
   let requestsToDrop = 0;
 
   const base = `${prefix}/2018-06-01/runtime`;
+  const timers = new Set();
+
+  // Every wait a test makes on the runtime is bounded: a runtime that died or hangs fails the
+  // test with what it did not do, instead of holding the test (and its servers) open for good.
+  // The rejection is marked handled here, so a wait the test dropped (it raced it with the
+  // runtime's exit, say) does not surface as an unhandled rejection.
+  function bounded(promise, what) {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Runtime API test server: ${what} within ${waitMs} ms`)), waitMs);
+      timer.unref();
+      timers.add(timer);
+    });
+    const p = Promise.race([promise, timeout]).finally(() => {
+      clearTimeout(timer);
+      timers.delete(timer);
+    });
+    p.catch(() => {});
+    return p;
+  }
 
   function handOut(res, item) {
     if (item.raw) {
@@ -148,7 +169,8 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
     invoke(event, { requestId = randomUUID(), deadlineMs = Date.now() + FAR_DEADLINE_MS, arn = ARN,
       headers = {}, contentType = 'application/json', reply } = {}) {
       const body = typeof event === 'string' || Buffer.isBuffer(event) ? event : JSON.stringify(event);
-      const done = new Promise((resolve) => pending.set(requestId, { resolve, reply }));
+      const done = bounded(new Promise((resolve) => pending.set(requestId, { resolve, reply })),
+        `no response or error posted for request ${requestId}`);
       const item = { requestId, deadlineMs, arn, headers, contentType, body };
       const res = waitingNext.shift();
       if (res) handOut(res, item);
@@ -167,15 +189,20 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
     },
     /** Resolves with the recorded init/error request once the runtime posts one. */
     initError() {
-      return initError ? Promise.resolve(initError) : new Promise((r) => initErrorWaiters.push(r));
+      return initError ? Promise.resolve(initError)
+        : bounded(new Promise((r) => initErrorWaiters.push(r)), 'no init error posted');
     },
     /** Resolves once a request matching `pred` has been recorded. */
-    async waitForRequest(pred) {
-      for (;;) {
-        const found = requests.find(pred);
-        if (found) return found;
-        await new Promise((r) => requestWaiters.push(r));
-      }
+    waitForRequest(pred) {
+      const found = requests.find(pred);
+      if (found) return Promise.resolve(found);
+      return bounded((async () => {
+        for (;;) {
+          await new Promise((r) => requestWaiters.push(r));
+          const next = requests.find(pred);
+          if (next) return next;
+        }
+      })(), `no request matching ${pred} arrived`);
     },
     /**
      * The next request received is recorded (with `dropped: true`) and its connection closed
@@ -194,6 +221,7 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
     },
     /** Closes every connection, including held GET next requests. */
     close() {
+      for (const t of timers) clearTimeout(t);
       for (const s of sockets) s.destroy();
       return new Promise((resolve) => server.close(resolve));
     },

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { watch } from './child.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIXTURES = path.join(ROOT, '__test__', 'fixtures');
@@ -43,16 +44,21 @@ export function spawnRuntime({ endpoint, handler, taskRoot = FIXTURES, env, node
   let stderr = '';
   child.stdout?.on('data', (d) => { stdout += d; });
   child.stderr?.on('data', (d) => { stderr += d; });
-  const exited = new Promise((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  const watched = watch(child);
+  // A node binary that cannot be spawned ends the run like an exit, with the reason on stderr.
+  const exited = watched.exited.then(({ code, signal, error }) => {
+    if (error) stderr += `cannot spawn ${node}: ${error.message}\n`;
+    return { code, signal, error, stdout, stderr };
   });
   return {
     child,
     exited,
+    /** Resolves once the child has exited and its stdio has closed (or it never started). */
+    closed: watched.closed,
     get stdout() { return stdout; },
     get stderr() { return stderr; },
     kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      watched.kill();
       return exited;
     },
   };
