@@ -13,6 +13,7 @@ import { startFaultRuntimeApi } from './helpers/fault-runtime-api.mjs';
 import { spawnRuntime, FIXTURES } from './helpers/spawn-runtime.mjs';
 import { NODE24 } from './helpers/faults.mjs';
 import { backoffDelay, NEXT_RETRY } from '../lib/retry.mjs';
+import { restartDelay } from '../lib/workers.mjs';
 
 const MI_ROOT = path.join(FIXTURES, 'runtime', 'mi');
 const T = { timeout: 30_000 };
@@ -59,6 +60,14 @@ test('the backoff: 100 ms doubling to 90 s, 20 attempts in all (the official 4.0
   assert.ok(delays.slice(10).every((d) => d === 90_000));
   assert.equal(backoffDelay(20), null, 'the 20th failure gives up');
   assert.equal(backoffDelay(2, { attempts: 3, initialDelayMs: 10, maxDelayMs: 15 }), 15);
+});
+
+test('a worker that keeps dying within a second of its start is restarted after 100 ms doubling to 10 s', () => {
+  assert.deepEqual(restartDelay(5_000, 3), { delay: 0, quickDeaths: 0 }, 'after a longer life: at once');
+  const delays = [];
+  let quickDeaths = 0;
+  for (let i = 0; i < 9; i++) ({ delay: delays[i], quickDeaths } = restartDelay(50, quickDeaths));
+  assert.deepEqual(delays, [100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000]);
 });
 
 test('GET next answered 500 twice: the worker retries with backoff and serves the next event', T, async (t) => {

@@ -114,9 +114,7 @@ export function runWorkers({ entry, endpoint, count = workerCount(), verbose = (
         }
         return;
       }
-      const quick = Date.now() - startedAt < QUICK_DEATH_MS;
-      const deaths = quick ? quickDeaths + 1 : 0;
-      const delay = quick ? Math.min(100 * 2 ** (deaths - 1), MAX_RESTART_DELAY_MS) : 0;
+      const { delay, quickDeaths: deaths } = restartDelay(Date.now() - startedAt, quickDeaths);
       restartsPending += 1;
       setTimeout(() => {
         restartsPending -= 1;
@@ -129,6 +127,17 @@ export function runWorkers({ entry, endpoint, count = workerCount(), verbose = (
 
   for (let id = 0; id < count; id++) start(id);
   return exitCode;
+}
+
+/**
+ * When to start again a worker that lived `livedMs` and had died `quickDeaths` times in a row
+ * within a second of its start: at once after a longer life, else 100 ms doubling to 10 s, so
+ * that a function that crashes its worker at every start does not spin the CPU.
+ */
+export function restartDelay(livedMs, quickDeaths) {
+  if (livedMs >= QUICK_DEATH_MS) return { delay: 0, quickDeaths: 0 };
+  const deaths = quickDeaths + 1;
+  return { delay: Math.min(100 * 2 ** (deaths - 1), MAX_RESTART_DELAY_MS), quickDeaths: deaths };
 }
 
 const intoError = (err) => (err instanceof Error ? err : new Error(String(err)));
