@@ -9,13 +9,15 @@
 // Managed Instances, where the worker retries with backoff and the environment ends only after
 // the last attempt (lib/retry.mjs); a post that cannot be sent ends the process, except on
 // Managed Instances, where only that invocation fails.
-import { describe, test } from 'node:test';
+import { describe, test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startFaultRun, MODES } from './helpers/faults.mjs';
 
 const T = { timeout: 30_000 };
+// Three cases at a time; the suite as a whole may take longer than one test's limit.
+const SUITE = { concurrency: 3, timeout: 300_000 };
 
 // A port nothing listens on: bound, then released.
 async function closedPort() {
@@ -34,7 +36,7 @@ async function assertGone(run, record) {
   assert.match(`${run.rt.stdout}${run.rt.stderr}`, record);
 }
 
-describe('connection faults', { concurrency: 3 }, () => {
+describe('connection faults', SUITE, () => {
   for (const modeName of Object.keys(MODES)) {
     const mi = MODES[modeName].mi;
 

@@ -5,11 +5,13 @@
 //
 // Issue 19 items 1-3 (header values read as bytes, missing or odd deadlines and a missing ARN
 // served, a doubled request id answered under its first value) are pinned here as well.
-import { describe, test } from 'node:test';
+import { describe, test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { startFaultRun, MODES } from './helpers/faults.mjs';
 
 const T = { timeout: 30_000 };
+// Three cases at a time; the suite as a whole may take longer than one test's limit.
+const SUITE = { concurrency: 3, timeout: 300_000 };
 
 // Serves `answer` and then a plain invocation `after`; asserts `expected` (the outcomes of both)
 // and that the process runs on.
@@ -52,7 +54,7 @@ const nothingFor = (ids) => Object.fromEntries(ids.filter((id) => id !== 'after'
 
 const response = (run, id) => JSON.parse(run.api.requests.find((r) => r.post?.id === id && r.status === 202).body);
 
-describe('malformed answers', { concurrency: 3 }, () => {
+describe('malformed answers', SUITE, () => {
   for (const modeName of Object.keys(MODES)) {
     // ---- request ids ------------------------------------------------------------------------
     test(`[${modeName}] no request id: nothing can be posted for it`, T, async (t) => {

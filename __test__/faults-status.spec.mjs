@@ -3,14 +3,16 @@
 // answers, with the runtime's file descriptors and memory flat. In the runtime's three ways of
 // running; each test asserts what was posted for every invocation handed out, and how the
 // process ended. docs/reliability.md has the table.
-import { describe, test } from 'node:test';
+import { describe, test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { startFaultRun, MODES } from './helpers/faults.mjs';
 
 const T = { timeout: 30_000 };
+// Three cases at a time; the suite as a whole may take longer than one test's limit.
+const SUITE = { concurrency: 3, timeout: 300_000 };
 
-describe('status answers', { concurrency: 3 }, () => {
+describe('status answers', SUITE, () => {
   for (const modeName of Object.keys(MODES)) {
     const mi = MODES[modeName].mi;
 
@@ -79,7 +81,7 @@ function usage(pid) {
 const SOAK = 3000;
 const WARM = 500;
 
-describe('soaks', { concurrency: 1, skip: process.platform !== 'linux' && 'reads /proc' }, () => {
+describe('soaks', { concurrency: 1, timeout: 300_000, skip: process.platform !== 'linux' && 'reads /proc' }, () => {
   for (const modeName of Object.keys(MODES)) {
     test(`[${modeName}] ${SOAK} invocations, a connection closed every 7 answers: all answered once, fds and RSS flat`, { timeout: 60_000 }, async (t) => {
       const run = await startFaultRun(t, modeName);

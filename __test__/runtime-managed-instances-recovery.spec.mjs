@@ -3,7 +3,7 @@
 // attempts, as the official 4.0.2 does), a worker that dies is restarted, a POST that fails
 // fails only its own invocation, and the process ends (non-zero, with a record) only when the
 // environment cannot go on. Against the raw-socket Runtime API (helpers/fault-runtime-api.mjs).
-import { test } from 'node:test';
+import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
