@@ -139,9 +139,13 @@ const WAIT_FLAG_ACCESSOR = Object.getOwnPropertyDescriptor({
 /**
  * process.env._X_AMZN_TRACE_ID follows the invocation's trace header (the X-Ray SDK and
  * OpenTelemetry read it), and is removed when the header is absent so a previous
- * invocation's trace does not leak into this one.
+ * invocation's trace does not leak into this one. Not on Managed Instances (the mode's
+ * `traceIdInEnv`): invocations overlap there and process.env is shared by all of them, so one
+ * invocation's SDK calls would carry another's trace; as in the official 4.x, the variable
+ * stays unset and the trace id is in context.xRayTraceId and awslambda.InvokeStore only.
  */
-export function forwardTraceId(inv, env = process.env) {
+export function forwardTraceId(inv, env = process.env, mode = processMode) {
+  if (!mode.traceIdInEnv) return;
   if (inv.traceId) env._X_AMZN_TRACE_ID = inv.traceId;
   else if (env._X_AMZN_TRACE_ID !== undefined) delete env._X_AMZN_TRACE_ID;
 }

@@ -28,6 +28,8 @@
 // | stringifyErrorType       | 'Error'                                 | 'Runtime.JSONStringifyError'        |
 // | contextErrorStyle        | 'Cannot parse ClientContext as json: …' | 'Failed to parse lambda-runtime-client-context as JSON: …' |
 // | contextHasTraceId        | no                                      | context.xRayTraceId                 |
+// | traceIdInEnv             | yes: process.env._X_AMZN_TRACE_ID       | yes, except on Managed Instances    |
+// |                          | follows the trace header                | (shared by overlapping invocations) |
 // | loadCommonJsWithRequire  | yes (require stack names the runtime)   | no: every module through import()   |
 // | neverSettledNonAsync     | null response (forgotten callback)      | Runtime.NodeJsExit error            |
 // | handlerReceiver          | 'Runtime': frames read                  | 'BufferedInvokeProcessor'           |
@@ -111,6 +113,7 @@ function v3Mode(reason) {
     stringifyErrorType: 'Error',
     contextErrorStyle: 'v3',
     contextHasTraceId: false,
+    traceIdInEnv: true,
     loadCommonJsWithRequire: true,
     neverSettledNonAsync: 'null-response',
     handlerReceiver: 'Runtime',
@@ -144,6 +147,8 @@ function v4Mode(env, reason, managedInstances) {
     stringifyErrorType: 'Runtime.JSONStringifyError',
     contextErrorStyle: 'v4',
     contextHasTraceId: true,
+    // Managed Instances: invocations overlap, and process.env is the worker's, shared by them.
+    traceIdInEnv: !managedInstances,
     loadCommonJsWithRequire: false,
     neverSettledNonAsync: 'node-js-exit',
     handlerReceiver: 'BufferedInvokeProcessor',
