@@ -78,10 +78,16 @@ export function runtimeErrors(mode = processMode) {
 /** This process's error classes (see runtimeErrors). */
 export const Errors = runtimeErrors();
 
-/** An Error, or something shaped like one (other realms, hand-made objects): both clients accept these. */
-export function isErrorLike(value) {
+/**
+ * An Error (of this realm or another: a vm context's), or, in 3.x mode, any object shaped like
+ * one (non-empty string name, message and stack), as 3.x's duck typing accepts. 4.x checks
+ * `instanceof Error`: a plain object shaped like an error is posted as an 'object'. Another
+ * realm's Error is an Error in both modes (4.0.2's instanceof misses it and posts its trace as
+ * [], docs/compatibility.md).
+ */
+export function isErrorLike(value, mode = processMode) {
   if (types.isNativeError(value) || value instanceof Error) return true;
-  return !!value && typeof value.name === 'string' && typeof value.message === 'string' &&
+  return mode.errorShapedObjectsAreErrors && !!value && typeof value.name === 'string' && typeof value.message === 'string' &&
     typeof value.stack === 'string' && value.name !== '' && value.message !== '' && value.stack !== '';
 }
 
@@ -90,9 +96,9 @@ export function isErrorLike(value) {
  * `{errorType: typeof value, errorMessage: String(value), trace: []}`; an error whose fields
  * cannot be read becomes the official 'handled' placeholder rather than a crash.
  */
-export function errorResponse(error) {
+export function errorResponse(error, mode = processMode) {
   try {
-    if (isErrorLike(error)) {
+    if (isErrorLike(error, mode)) {
       const stack = typeof error.stack === 'string' ? error.stack : '';
       return {
         errorType: typeof error.name === 'string' ? error.name.replace(DEL, '%7F') : error.name,
@@ -125,9 +131,13 @@ export function errorPost(error) {
 
 /**
  * The Lambda-Runtime-Function-XRay-Error-Cause header: X-Ray's "cause" object with the error's
- * stack parsed into {path, line, label} frames. '' (header omitted) if it cannot be built.
+ * stack parsed into {path, line, label} frames. '' (header omitted) if it cannot be built, and
+ * for a thrown null or undefined.
  */
 export function xrayCause(error) {
+  // Both official clients read error.name unguarded: for a thrown null or undefined that
+  // throws, and the header is left out.
+  if (error === null || error === undefined) return '';
   try {
     const stack = [];
     if (error?.stack) {

@@ -266,7 +266,16 @@ export function installLogging({ mode, env = process.env, console: target = glob
 
   const intoError = profile.stringifyThrown
     ? (err) => (err instanceof Error ? err : new Error(String(err)))
-    : (err) => (err instanceof Error ? err : new Error(err));
+    : (err) => {
+        if (err instanceof Error) return err;
+        // 3.x's `new Error(symbol)` throws; its record then shows that TypeError. The record
+        // is written either way, and the caller still posts the function's own value.
+        try {
+          return new Error(err);
+        } catch (conversionError) {
+          return conversionError;
+        }
+      };
 
   publishIds();
 

@@ -25,6 +25,8 @@
 // | runtimeApiFailureExitCode| 129 (GET next / a post cannot be sent)  | 1                                   |
 // | errorNameIsOwn           | no: Runtime.* name on the prototype     | yes: own `name` (shows in logs)     |
 // | errorClassNames          | ImportModuleError, HandlerNotFound, ... | ImportModuleError, HandlerNotFoundError, ... |
+// | errorShapedObjectsAreErrors | yes: {name, message, stack} objects  | no: `instanceof Error` (another     |
+// |                          | post as errors (duck typing)            | realm's Error still is one)         |
 // | stringifyErrorType       | 'Error'                                 | 'Runtime.JSONStringifyError'        |
 // | contextErrorStyle        | 'Cannot parse ClientContext as json: …' | 'Failed to parse lambda-runtime-client-context as JSON: …' |
 // | contextHasTraceId        | no                                      | context.xRayTraceId                 |
@@ -110,6 +112,7 @@ function v3Mode(reason) {
     errorNameIsOwn: false,
     errorClassNames: ERROR_CLASS_NAMES,
     userCodeSyntaxKeepsStack: false,
+    errorShapedObjectsAreErrors: true,
     stringifyErrorType: 'Error',
     contextErrorStyle: 'v3',
     contextHasTraceId: false,
@@ -144,6 +147,7 @@ function v4Mode(env, reason, managedInstances) {
     errorNameIsOwn: true,
     errorClassNames: { ...ERROR_CLASS_NAMES, HandlerNotFound: 'HandlerNotFoundError', MalformedHandlerName: 'MalformedHandlerNameError' },
     userCodeSyntaxKeepsStack: true,
+    errorShapedObjectsAreErrors: false,
     stringifyErrorType: 'Runtime.JSONStringifyError',
     contextErrorStyle: 'v4',
     contextHasTraceId: true,
