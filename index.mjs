@@ -104,7 +104,12 @@ try {
   log.logError(mode.initFailure.title, err);
   postInitError(err);
   if (!mode.initFailure.crash) process.exit(mode.initFailure.exitCode);
-  throw err; // 4.x: Node's own crash report on stderr, exit code 1
+  // 4.x: Node's own crash report on stderr, exit code 1, reached as 4.x reaches it: its start-up
+  // promise rejects unhandled. Node's report then reads the same (`node:internal/process/promises`;
+  // a non-Error is named in Node's UnhandledPromiseRejection wrapper, not printed bare as a
+  // thrown value would be). Nothing runs after it.
+  Promise.reject(err);
+  await new Promise(() => {});
 }
 
 const buildContext = contextBuilder({ mode, env, errors: Errors });
