@@ -70,6 +70,7 @@ try {
 // time, except on Managed Instances, where they overlap.
 const inFlight = new Map();
 let initialized = false; // true once the first GET next has been sent
+let firstEventReceived = false; // 3.x: until then a process-level error is init's (reportProcessError)
 let initErrorPosted = false;
 let onBeforeExit = null; // what an event loop that drains mid-invocation means (one-shot)
 
@@ -217,6 +218,7 @@ function nextThenInvoke() {
 }
 
 function invokeOrStream(inv) {
+  firstEventReceived = true;
   log.runInInvocation(inv.requestId, inv.tenantId, () => {
     vverbose('Runtime::invoke', inv.requestId);
     if (!isEpochDeadline(inv.deadlineMs)) noteOddDeadline(inv);
@@ -452,11 +454,13 @@ function installProcessErrorHandlers() {
 }
 
 // The invocation the error belongs to: the one whose async context it was thrown in when there
-// are several (Managed Instances), else the one in flight.
+// are several (Managed Instances), else the one in flight. None: during init it is init's; in
+// 3.x mode also while the first GET next is pending (a timer init left behind), as 3.x posts it
+// to /runtime/init/error until its first event (docs/compatibility.md).
 function reportProcessError(err) {
   const inv = inFlight.get(log.requestId) ?? [...inFlight.values()].at(-1);
   if (inv) postInvokeErrorQuietly(inv.requestId, err);
-  else if (!initialized) postInitError(err);
+  else if (!initialized || (mode.initErrorUntilFirstEvent && !firstEventReceived)) postInitError(err);
 }
 
 // ---- helpers ---------------------------------------------------------------------------------

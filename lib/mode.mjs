@@ -21,12 +21,15 @@
 // | nextAfterImmediate       | yes: GET next after queued immediates   | no: GET next right after the POST   |
 // | processErrors            | 'report-and-exit': post for the         | 'crash': Node's own crash (exit 1); |
 // |                          | invocation, exit 129 / 128              | we post for the invocation first    |
+// | initErrorUntilFirstEvent | yes: a process-level error while the     | no: only during init itself         |
+// |                          | first GET next is pending posts init/error |                                  |
 // | initFailure              | log 'Uncaught Exception', post, exit 129| log 'Init Error', post, crash (1)   |
 // | runtimeApiFailureExitCode| 129 (GET next / a post cannot be sent)  | 1                                   |
 // | errorNameIsOwn           | no: Runtime.* name on the prototype     | yes: own `name` (shows in logs)     |
 // | errorClassNames          | ImportModuleError, HandlerNotFound, ... | ImportModuleError, HandlerNotFoundError, ... |
-// | errorShapedObjectsAreErrors | yes: {name, message, stack} objects  | no: `instanceof Error` (another     |
-// |                          | post as errors (duck typing)            | realm's Error still is one)         |
+// | errorBody                | 'v3': {name, message, stack} objects    | 'v4': `instanceof Error` (another   |
+// |                          | post as errors (duck typing); toString()| realm's Error still is one);        |
+// |                          | (null/undefined: 'handled' placeholder) | String(value)                       |
 // | stringifyErrorType       | 'Error'                                 | 'Runtime.JSONStringifyError'        |
 // | contextErrorStyle        | 'Cannot parse ClientContext as json: …' | 'Failed to parse lambda-runtime-client-context as JSON: …' |
 // | contextHasTraceId        | no                                      | context.xRayTraceId                 |
@@ -108,11 +111,12 @@ function v3Mode(reason) {
     uncaughtExceptionExitCode: 129,
     unhandledRejectionExitCode: 128,
     runtimeApiFailureExitCode: 129,
+    initErrorUntilFirstEvent: true,
     initFailure: { title: 'Uncaught Exception', crash: false, exitCode: 129 },
     errorNameIsOwn: false,
     errorClassNames: ERROR_CLASS_NAMES,
     userCodeSyntaxKeepsStack: false,
-    errorShapedObjectsAreErrors: true,
+    errorBody: 'v3',
     stringifyErrorType: 'Error',
     contextErrorStyle: 'v3',
     contextHasTraceId: false,
@@ -143,11 +147,12 @@ function v4Mode(env, reason, managedInstances) {
     uncaughtExceptionExitCode: 1,
     unhandledRejectionExitCode: 1,
     runtimeApiFailureExitCode: 1,
+    initErrorUntilFirstEvent: false,
     initFailure: { title: 'Init Error', crash: true, exitCode: 1 },
     errorNameIsOwn: true,
     errorClassNames: { ...ERROR_CLASS_NAMES, HandlerNotFound: 'HandlerNotFoundError', MalformedHandlerName: 'MalformedHandlerNameError' },
     userCodeSyntaxKeepsStack: true,
-    errorShapedObjectsAreErrors: false,
+    errorBody: 'v4',
     stringifyErrorType: 'Runtime.JSONStringifyError',
     contextErrorStyle: 'v4',
     contextHasTraceId: true,
