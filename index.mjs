@@ -185,7 +185,7 @@ async function invokeAwaiting(inv) {
     value = err;
   }
   await new Promise(setImmediate);
-  if (ok) postResponse(inv.requestId, value);
+  if (ok) await postResponse(inv.requestId, value);
   else postInvokeError(inv.requestId, value);
 }
 
@@ -349,12 +349,26 @@ function postResponse(id, result) {
     return;
   }
   vverbose('Runtime::postResponse', id);
+  if (mode.postResponseAsync) return postResponseOffThread(id, body);
   try {
     client.respondSync(id, body);
   } catch (err) {
     postFailed(id, err, body);
   }
   inFlight.delete(id);
+}
+
+// Managed Instances: the response is sent from a pool thread, so the worker's other
+// invocations run while it is in flight; a synchronous 6 MB POST held them all for as long as
+// the Runtime API took to take it (docs/event-loop.md, "Managed Instances"). The invocation
+// counts as answered from here: a process-level error now belongs to no invocation.
+async function postResponseOffThread(id, body) {
+  inFlight.delete(id);
+  try {
+    await client.respond(id, body);
+  } catch (err) {
+    postFailed(id, err, body);
+  }
 }
 
 function postInvokeError(id, err) {

@@ -18,6 +18,9 @@
 // |                          | null is posted when the loop drains     |                                     |
 // | postAfterImmediate       | no: POST in the microtask that settles  | yes: nextTick + setImmediate        |
 // |                          | the handler's promise                   | callbacks run before the POST       |
+// | postResponseAsync        | no: the POST blocks the JS thread       | no; on Managed Instances yes: sent  |
+// |                          |                                         | from a pool thread, the worker's    |
+// |                          |                                         | other invocations go on             |
 // | nextAfterImmediate       | yes: GET next after queued immediates   | no: GET next right after the POST   |
 // | processErrors            | 'report-and-exit': post for the         | 'crash': Node's own crash (exit 1); |
 // |                          | invocation, exit 129 / 128              | we post for the invocation first    |
@@ -105,6 +108,7 @@ function v3Mode(reason) {
     legacyContext: true,
     syncResultIsResponse: false,
     postAfterImmediate: false,
+    postResponseAsync: false,
     streamingFailuresAreErrors: false,
     nextAfterImmediate: true,
     processErrors: 'report-and-exit',
@@ -141,6 +145,9 @@ function v4Mode(env, reason, managedInstances) {
     legacyContext: false,
     syncResultIsResponse: true,
     postAfterImmediate: true,
+    // Managed Instances: a synchronous POST of a large response held every other invocation of
+    // the worker (measured: docs/event-loop.md).
+    postResponseAsync: managedInstances,
     streamingFailuresAreErrors: true,
     nextAfterImmediate: false,
     processErrors: 'crash',
