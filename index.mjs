@@ -70,6 +70,7 @@ try {
 // time, except on Managed Instances, where they overlap.
 const inFlight = new Map();
 let initialized = false; // true once the first GET next has been sent
+let firstEventReceived = false; // 3.x: until then a process-level error is init's (reportProcessError)
 let initErrorPosted = false;
 let onBeforeExit = null; // what an event loop that drains mid-invocation means (one-shot)
 
@@ -104,7 +105,12 @@ try {
   log.logError(mode.initFailure.title, err);
   postInitError(err);
   if (!mode.initFailure.crash) process.exit(mode.initFailure.exitCode);
-  throw err; // 4.x: Node's own crash report on stderr, exit code 1
+  // 4.x: Node's own crash report on stderr, exit code 1, reached as 4.x reaches it: its start-up
+  // promise rejects unhandled. Node's report then reads the same (`node:internal/process/promises`;
+  // a non-Error is named in Node's UnhandledPromiseRejection wrapper, not printed bare as a
+  // thrown value would be). Nothing runs after it.
+  Promise.reject(err);
+  await new Promise(() => {});
 }
 
 const buildContext = contextBuilder({ mode, env, errors: Errors });
@@ -200,7 +206,7 @@ async function invokeAwaiting(inv) {
     value = err;
   }
   await new Promise(setImmediate);
-  if (ok) postResponse(inv.requestId, value);
+  if (ok) await postResponse(inv.requestId, value);
   else postInvokeError(inv.requestId, value);
 }
 
@@ -233,6 +239,7 @@ function nextThenInvoke() {
 }
 
 function invokeOrStream(inv) {
+  firstEventReceived = true;
   log.runInInvocation(inv.requestId, inv.tenantId, () => {
     vverbose('Runtime::invoke', inv.requestId);
     if (!isEpochDeadline(inv.deadlineMs)) noteOddDeadline(inv);
@@ -363,12 +370,26 @@ function postResponse(id, result) {
     return;
   }
   vverbose('Runtime::postResponse', id);
+  if (mode.postResponseAsync) return postResponseOffThread(id, body);
   try {
     client.respondSync(id, body);
   } catch (err) {
     postFailed(id, err, body);
   }
   inFlight.delete(id);
+}
+
+// Managed Instances: the response is sent from a pool thread, so the worker's other
+// invocations run while it is in flight; a synchronous 6 MB POST held them all for as long as
+// the Runtime API took to take it (docs/event-loop.md, "Managed Instances"). The invocation
+// counts as answered from here: a process-level error now belongs to no invocation.
+async function postResponseOffThread(id, body) {
+  inFlight.delete(id);
+  try {
+    await client.respond(id, body);
+  } catch (err) {
+    postFailed(id, err, body);
+  }
 }
 
 function postInvokeError(id, err) {
@@ -482,11 +503,13 @@ function installProcessErrorHandlers() {
 }
 
 // The invocation the error belongs to: the one whose async context it was thrown in when there
-// are several (Managed Instances), else the one in flight.
+// are several (Managed Instances), else the one in flight. None: during init it is init's; in
+// 3.x mode also while the first GET next is pending (a timer init left behind), as 3.x posts it
+// to /runtime/init/error until its first event (docs/compatibility.md).
 function reportProcessError(err) {
   const inv = inFlight.get(log.requestId) ?? [...inFlight.values()].at(-1);
   if (inv) postInvokeErrorQuietly(inv.requestId, err);
-  else if (!initialized) postInitError(err);
+  else if (!initialized || (mode.initErrorUntilFirstEvent && !firstEventReceived)) postInitError(err);
 }
 
 // ---- helpers ---------------------------------------------------------------------------------
