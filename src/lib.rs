@@ -105,7 +105,7 @@ fn invocation_to_js(
     }
 }
 
-/// The only place a core error becomes a JS error: `code`, `status`, `body`, `requestId`.
+/// The only place a core error becomes a JS error: `code`, `status`, `body`.
 fn to_js_error(env: &Env, e: RuntimeApiError) -> Error {
     let build = || -> Result<Error> {
         let mut obj = env.create_error(Error::new(Status::GenericFailure, e.message.clone()))?;
@@ -115,9 +115,6 @@ fn to_js_error(env: &Env, e: RuntimeApiError) -> Error {
         }
         if let Some(body) = &e.body {
             obj.set("body", body.as_str())?;
-        }
-        if let Some(id) = &e.request_id {
-            obj.set("requestId", id.as_str())?;
         }
         Ok(Error::from(obj.to_unknown()))
     };

@@ -36,8 +36,8 @@ pub fn serve_connection(instances: &Instances, stream: TcpStream) {
         let head = match head {
             Ok(h) => h,
             Err(HttpError::Closed) | Err(HttpError::Io(_)) => return,
-            Err(_) => {
-                let body = errors::service_error("Malformed HTTP request");
+            Err(e) => {
+                let body = errors::service_error(&format!("Malformed HTTP request: {}", e.why()));
                 let _ = http::write_response(
                     &mut conn.writer,
                     400,
@@ -48,6 +48,7 @@ pub fn serve_connection(instances: &Instances, stream: TcpStream) {
                     body.as_bytes(),
                     false,
                 );
+                conn.close_after_answer();
                 return;
             }
         };

@@ -31,9 +31,13 @@ pub fn serve_connection(shared: &Arc<Shared>, stream: TcpStream, generation: u64
         let head = match conn.read_head() {
             Ok(h) => h,
             Err(HttpError::Closed) | Err(HttpError::Io(_)) => return,
-            Err(_) => {
-                let body = errors::runtime_api_error("InvalidRequest", "malformed HTTP request");
+            Err(e) => {
+                let body = errors::runtime_api_error(
+                    "InvalidRequest",
+                    &format!("malformed HTTP request: {}", e.why()),
+                );
                 let _ = http::write_response(&mut conn.writer, 400, &[JSON], body.as_bytes(), false);
+                conn.close_after_answer();
                 return;
             }
         };
