@@ -36,7 +36,9 @@ export async function launchChromium(binary, { timeoutMs = 15000 } = {}) {
   let stderr = '';
   child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
   const [toBrowser, fromBrowser] = [child.stdio[3], child.stdio[4]];
-  toBrowser.on('error', () => {}); // a browser that died: calls fail by their own timeout
+  // A browser that died: its pipes error, and calls fail by their own timeout.
+  toBrowser.on('error', () => {});
+  fromBrowser.on('error', () => {});
 
   let nextId = 1;
   const pending = new Map();
