@@ -3,9 +3,9 @@
 // `requestId` of an invocation that cannot be served).
 import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { RuntimeClient } from '../lib/native.mjs';
 import { startRuntimeApi } from './helpers/runtime-api.mjs';
+import { freePort } from './helpers/ports.mjs';
 
 const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:f';
 
@@ -13,15 +13,6 @@ async function setup(t, options) {
   const api = await startRuntimeApi(options);
   t.after(() => api.close());
   return { api, client: new RuntimeClient(api.endpoint) };
-}
-
-/** A port on 127.0.0.1 where nothing listens. */
-async function closedPort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function assertCode(code, extra = {}) {
@@ -63,7 +54,7 @@ test('a missing or malformed endpoint throws at construction, saying why', () =>
 });
 
 test('an unreachable Runtime API rejects every call with ERR_RUNTIME_API_UNREACHABLE', async () => {
-  const client = new RuntimeClient(`127.0.0.1:${await closedPort()}`);
+  const client = new RuntimeClient(`127.0.0.1:${await freePort()}`);
   const unreachable = assertCode('ERR_RUNTIME_API_UNREACHABLE');
   await assert.rejects(client.next(), unreachable);
   await assert.rejects(client.respond('id', '{}'), unreachable);

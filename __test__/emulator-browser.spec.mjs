@@ -7,13 +7,21 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { serve, ROOT } from './helpers/emulator.mjs';
 import { evaluate, findChromium, launchChromium, openPage } from './helpers/chromium.mjs';
 
 const chromium = findChromium();
 const skip = !chromium && 'no Chromium found (/usr/bin/chromium; set CHROMIUM=path, or apt-get install -y chromium)';
 const ARTIFACTS = path.join(ROOT, '__test__', 'artifacts');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Loads `url` in the page and resolves once its load event fired. */
+async function load(page, url) {
+  const loaded = page.once('Page.loadEventFired');
+  const nav = await page.call('Page.navigate', { url });
+  assert.equal(nav.errorText, undefined, `navigation failed: ${nav.errorText}`);
+  await loaded;
+}
 
 test('examples/web in Chromium: the page loads, the button calls the API, the page shows the answer', { skip }, async () => {
   const emu = await serve('app.handler', ['--http', '--quiet'], { taskRoot: path.join(ROOT, 'examples', 'web') });
@@ -21,10 +29,7 @@ test('examples/web in Chromium: the page loads, the button calls the API, the pa
   try {
     browser = await launchChromium(chromium);
     const page = await openPage(browser);
-    const loaded = page.once('Page.loadEventFired');
-    const nav = await page.call('Page.navigate', { url: `http://127.0.0.1:${emu.port}/` });
-    assert.equal(nav.errorText, undefined, `navigation failed: ${nav.errorText}`);
-    await loaded;
+    await load(page, `http://127.0.0.1:${emu.port}/`);
     assert.equal(await evaluate(page, 'document.title'), 'lambda-rapid web example');
 
     // A real click where the button is, as a user's mouse would do it.
@@ -56,14 +61,6 @@ test('examples/web in Chromium: the page loads, the button calls the API, the pa
     await emu.stop();
   }
 });
-
-/** Loads `url` in the page and resolves once its load event fired. */
-async function load(page, url) {
-  const loaded = page.once('Page.loadEventFired');
-  const nav = await page.call('Page.navigate', { url });
-  assert.equal(nav.errorText, undefined, `navigation failed: ${nav.errorText}`);
-  await loaded;
-}
 
 test('under --watch, an edit of examples/web shows on the next reload', { skip }, async () => {
   const root = mkdtempSync(path.join(tmpdir(), 'lambda-rapid-web-'));

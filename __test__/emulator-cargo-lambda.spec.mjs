@@ -14,12 +14,12 @@ import { test, describe } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, EMULATOR_FIXTURES } from './helpers/emulator.mjs';
 import { spawnRuntime, FIXTURES } from './helpers/spawn-runtime.mjs';
 import { watch as watchChild } from './helpers/child.mjs';
+import { freePort, until } from './helpers/ports.mjs';
 
 const T = { timeout: 60_000 };
 
@@ -43,27 +43,6 @@ const SKIP = !CARGO_LAMBDA
 // cargo-lambda's name for the function of a project's only binary; its Runtime API serves it
 // at the bare paths (`/.rt/2018-06-01/runtime/invocation/next`).
 const FUNCTION = '_';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-/** Polls `read()` until it returns something, for at most `ms`. */
-async function until(read, what, ms = 20_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = read();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Runs `cargo-lambda <args>`; resolves { code, stdout, stderr }, killing it after `ms`. */
 function cargoLambda(args, { cwd, ms = 20_000 } = {}) {
@@ -108,7 +87,7 @@ async function startUnderCargoLambda({ handler, taskRoot, mode }) {
   try {
     // The environment the function must have, as cargo-lambda prints it.
     const env = {};
-    await until(() => /starting Runtime server/.test(output) || watch.exitCode !== null || watched.spawnError, 'cargo lambda watch to listen');
+    await until(() => /starting Runtime server/.test(output) || watch.exitCode !== null || watched.spawnError, 'cargo lambda watch to listen', 20_000);
     for (const name of ['AWS_LAMBDA_RUNTIME_API', 'AWS_LAMBDA_FUNCTION_NAME', 'AWS_LAMBDA_FUNCTION_VERSION', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE']) {
       const m = new RegExp(`${name}=(\\S+)`).exec(output);
       assert.ok(m, `cargo lambda watch printed ${name}:\n${output}`);

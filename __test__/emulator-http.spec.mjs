@@ -4,15 +4,8 @@
 import { test, before, after } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { serve } from './helpers/emulator.mjs';
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function get(port, path, init = {}) {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { redirect: 'manual', ...init });
-  const bytes = Buffer.from(await res.arrayBuffer());
-  return { status: res.status, headers: res.headers, bytes, text: bytes.toString() };
-}
+import { setTimeout as sleep } from 'node:timers/promises';
+import { serve, httpGet as get } from './helpers/emulator.mjs';
 
 /** A request with node:http that records when each chunk arrived. */
 function timedRequest(port, path) {

@@ -11,10 +11,10 @@ import { test, describe } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { serve, invokeHttp, EMULATOR_FIXTURES, ROOT, processExists } from './helpers/emulator.mjs';
 import { watch, within } from './helpers/child.mjs';
+import { freePort, waitForPort } from './helpers/ports.mjs';
 
 // `npm test` (scripts/test.mjs) builds RIE into .cache/bin/ where Go exists.
 const RIE = [process.env.LAMBDA_RAPID_RIE, path.join(ROOT, '.cache', 'bin', 'aws-lambda-rie')].find((c) => c && existsSync(c));
@@ -24,29 +24,6 @@ const SKIP = RIE ? false : 'AWS RIE binary not found: `npm test` builds it into 
 // A timeout far above any case's work: RIE counts a restarted runtime's init into the next
 // invoke's timeout, and under load that init alone can pass a second. The timeout case sets 1 s.
 const FUNCTION = { name: 'parity', memory: '128', timeout: '5' };
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function waitForPort(port, ms = 10000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const c = net.connect(port, '127.0.0.1', () => { c.destroy(); resolve(true); });
-      c.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`nothing listens on ${port}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** AWS's RIE running our runtime for `handler`. */
 async function startRie(handler, timeout) {

@@ -6,9 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { serve } from './helpers/emulator.mjs';
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+import { setTimeout as sleep } from 'node:timers/promises';
+import { serve, httpGet as get } from './helpers/emulator.mjs';
 
 const version = (v, ms = 0) => `const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const handler = async (event) => {
@@ -16,12 +15,6 @@ export const handler = async (event) => {
   return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ version: ${JSON.stringify(v)}, pid: process.pid }) };
 };
 `;
-
-async function get(port, p = '/') {
-  const res = await fetch(`http://127.0.0.1:${port}${p}`);
-  const text = await res.text();
-  return { status: res.status, text };
-}
 
 /** Requests until `accept(answer)` holds; fails after `ms` with the last answer. */
 async function until(port, accept, ms = 15000) {

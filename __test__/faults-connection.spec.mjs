@@ -11,22 +11,13 @@
 // Managed Instances, where only that invocation fails.
 import { describe, test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startFaultRun, MODES } from './helpers/faults.mjs';
+import { freePort } from './helpers/ports.mjs';
 
 const T = { timeout: 30_000 };
 // Three cases at a time; the suite as a whole may take longer than one test's limit.
 const SUITE = { concurrency: 3, timeout: 300_000 };
-
-// A port nothing listens on: bound, then released.
-async function closedPort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 // The process ended as the mode says the Runtime API failing for good ends it, with a record.
 async function assertGone(run, record) {
@@ -41,7 +32,7 @@ describe('connection faults', SUITE, () => {
     const mi = MODES[modeName].mi;
 
     test(`[${modeName}] unreachable from the start: nothing handed out, the process ends with a record`, T, async (t) => {
-      const run = await startFaultRun(t, modeName, { endpoint: `127.0.0.1:${await closedPort()}` });
+      const run = await startFaultRun(t, modeName, { endpoint: `127.0.0.1:${await freePort()}` });
       await assertGone(run, mi ? /after 3 attempts: the environment cannot go on/ : /Runtime API at 127\.0\.0\.1:\d+ failed: .*unreachable/);
       assert.deepEqual(run.api.outcomes(), {});
     });

@@ -2,14 +2,14 @@
 // a failed GET next is retried in the worker with backoff (100 ms doubling to 90 s, 20
 // attempts, as the official 4.0.2 does), a worker that dies is restarted, a POST that fails
 // fails only its own invocation, and the process ends (non-zero, with a record) only when the
-// environment cannot go on. Against the raw-socket Runtime API (helpers/fault-runtime-api.mjs).
+// environment cannot go on. Against the raw-socket Runtime API (helpers/raw-runtime-api.mjs).
 import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startFaultRuntimeApi } from './helpers/fault-runtime-api.mjs';
+import { startRawRuntimeApi } from './helpers/raw-runtime-api.mjs';
 import { spawnRuntime, FIXTURES } from './helpers/spawn-runtime.mjs';
 import { NODE24 } from './helpers/faults.mjs';
 import { backoffDelay, NEXT_RETRY } from '../lib/retry.mjs';
@@ -19,7 +19,7 @@ const MI_ROOT = path.join(FIXTURES, 'runtime', 'mi');
 const T = { timeout: 30_000 };
 
 async function start(t, { workers = 1, handler = 'index.handler', env = {} } = {}) {
-  const api = await startFaultRuntimeApi();
+  const api = await startRawRuntimeApi();
   const rt = spawnRuntime({
     node: NODE24, // the 4.x client runs Managed Instances: Node 24 when there is one
     endpoint: api.endpoint,

@@ -4,17 +4,21 @@
 // (cargo-lambda's emulator sends `Lambda-Runtime-Deadline-Ms: 600000`), no function ARN. The one
 // answer that cannot be served, an event without a request id, ends the process with a record
 // that names it; an answer cut off inside its head is reported as such. End to end: a spawned
-// `node index.mjs` against a raw-socket Runtime API (helpers/raw-runtime-api.mjs).
+// `node index.mjs` against the raw-socket Runtime API (helpers/raw-runtime-api.mjs).
 import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startRawRuntimeApi, rawAnswer, utf8Bytes } from './helpers/raw-runtime-api.mjs';
+import { startRawRuntimeApi } from './helpers/raw-runtime-api.mjs';
 import { spawnRuntime, FIXTURES } from './helpers/spawn-runtime.mjs';
 import { APP, EXEC_ENV, MODES } from './fixtures/runtime/harness.mjs';
 
 const T = { timeout: 20000 };
-const ARN_LINE = 'Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:f';
-const deadlineLine = (ms) => `Lambda-Runtime-Deadline-Ms: ${ms}`;
+const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:f';
+
+/** An answer to GET next with an empty event, no Content-Type, a deadline a minute away and
+ * this ARN, unless `fields` (as api.invocation takes them) say otherwise. */
+const answer = (api, fields) =>
+  api.invocation({ deadline: Date.now() + 60_000, arn: ARN, contentType: null, body: '{}', ...fields });
 
 async function start(t, { mode, handler = 'esm.context', taskRoot = APP, env = {} }) {
   const api = await startRawRuntimeApi();
@@ -26,31 +30,31 @@ async function start(t, { mode, handler = 'esm.context', taskRoot = APP, env = {
   return { api, rt };
 }
 
-/** Serves `answer` and resolves with the POST made for it (and the body parsed, if JSON). */
-async function serve(api, answer) {
+/** Serves `fields` (see `answer`) and resolves with the POST made for it (and the body parsed, if JSON). */
+async function serve(api, fields) {
   const before = api.posts().length;
-  api.queue(answer);
+  api.next(answer(api, fields));
   await api.until(() => api.posts().length > before, 'a POST for the invocation');
-  const post = api.posts()[before];
+  const request = api.posts()[before];
   let body;
   try {
-    body = JSON.parse(post.request.body.toString('utf8'));
+    body = JSON.parse(request.body.toString('utf8'));
   } catch {
-    body = post.request.body.toString('utf8');
+    body = request.body.toString('utf8');
   }
-  return { ...post, body };
+  return { kind: request.post.kind, id: request.post.id, request, body };
 }
 
 for (const mode of MODES) {
   test(`header values in UTF-8 are served as the official clients serve them (${mode}.x mode)`, T, async (t) => {
     const { api } = await start(t, { mode });
-    const answered = await serve(api, rawAnswer([
-      utf8Bytes('Lambda-Runtime-Aws-Request-Id: id-été'),
-      deadlineLine(Date.now() + 60_000),
-      ARN_LINE,
-      utf8Bytes('Lambda-Runtime-Client-Context: {"custom":{"name":"Jürgen"}}'),
-      utf8Bytes('Lambda-Runtime-Cognito-Identity: {"cognitoIdentityId":"日本"}'),
-    ]));
+    const answered = await serve(api, {
+      id: 'id-été',
+      headers: [
+        ['Lambda-Runtime-Client-Context', '{"custom":{"name":"Jürgen"}}'],
+        ['Lambda-Runtime-Cognito-Identity', '{"cognitoIdentityId":"日本"}'],
+      ],
+    });
     assert.equal(answered.kind, 'response');
     assert.equal(answered.id, 'id-été');
     assert.equal(answered.request.path, '/2018-06-01/runtime/invocation/id-%C3%A9t%C3%A9/response');
@@ -59,38 +63,33 @@ for (const mode of MODES) {
     assert.deepEqual(answered.body.identity, { cognitoIdentityId: '日本' });
 
     // Invalid UTF-8: each bad byte is U+FFFD, as V8 decodes what aws-lambda-cpp hands it.
-    const invalid = await serve(api, rawAnswer(['Lambda-Runtime-Aws-Request-Id: id-\xff\xfe', deadlineLine(Date.now() + 60_000), ARN_LINE]));
+    const invalid = await serve(api, { id: Buffer.from('id-\xff\xfe', 'latin1') });
     assert.equal(invalid.id, 'id-\ufffd\ufffd');
     assert.equal(invalid.request.path, '/2018-06-01/runtime/invocation/id-%EF%BF%BD%EF%BF%BD/response');
   });
 
   test(`a request id sent twice is answered under the first (${mode}.x mode)`, T, async (t) => {
     const { api } = await start(t, { mode });
-    const answered = await serve(api, rawAnswer([
-      'Lambda-Runtime-Aws-Request-Id: first',
-      'Lambda-Runtime-Aws-Request-Id: second',
-      deadlineLine(Date.now() + 60_000),
-      ARN_LINE,
-    ]));
+    const answered = await serve(api, { id: 'first', headers: [['Lambda-Runtime-Aws-Request-Id', 'second']] });
     assert.equal(answered.kind, 'response');
     assert.equal(answered.id, 'first');
   });
 
   test(`a missing or odd deadline and a missing ARN are served, the remaining time computed from what was sent (${mode}.x mode)`, T, async (t) => {
     const { api, rt } = await start(t, { mode, env: { AWS_LAMBDA_RUNTIME_VERBOSE: '1' } });
-    for (const [lines, sentMs] of [
-      [[deadlineLine(600000), ARN_LINE], 600000], // cargo-lambda 1.9's emulator
-      [[ARN_LINE], 0], // no deadline: 0, as aws-lambda-cpp reads it
-      [[deadlineLine('soon'), ARN_LINE], 0], // the official clients abort (assert) here
-      [[deadlineLine(`${Date.now() + 60_000}.5`), ARN_LINE], null],
+    for (const [deadline, sentMs] of [
+      [600000, 600000], // cargo-lambda 1.9's emulator
+      [null, 0], // no deadline: 0, as aws-lambda-cpp reads it
+      ['soon', 0], // the official clients abort (assert) here
+      [`${Date.now() + 60_000}.5`, null],
     ]) {
-      const answered = await serve(api, rawAnswer(['Lambda-Runtime-Aws-Request-Id: odd', ...lines]));
+      const answered = await serve(api, { id: 'odd', deadline });
       assert.equal(answered.kind, 'response', JSON.stringify(answered.body));
       const now = Date.now();
       if (sentMs === null) assert.ok(answered.body.remaining > 50_000 && answered.body.remaining <= 60_000, `${answered.body.remaining}`);
       else assert.ok(Math.abs(answered.body.remaining - (sentMs - now)) < 5_000, `${answered.body.remaining} for ${sentMs}`);
     }
-    const noArn = await serve(api, rawAnswer(['Lambda-Runtime-Aws-Request-Id: no-arn', deadlineLine(Date.now() + 60_000)]));
+    const noArn = await serve(api, { id: 'no-arn', arn: null });
     assert.equal(noArn.kind, 'response');
     assert.equal(noArn.body.invokedFunctionArn, '');
     assert.match(rt.stdout, /invocation odd: Lambda-Runtime-Deadline-Ms is 600000, not an epoch time/);
@@ -98,7 +97,7 @@ for (const mode of MODES) {
 
   test(`an event without a request id ends the process with a named error and nothing posted (${mode}.x mode)`, T, async (t) => {
     const { api, rt } = await start(t, { mode });
-    api.queue(rawAnswer(['Lambda-Runtime-Aws-Request-Id: ', deadlineLine(Date.now() + 60_000), ARN_LINE]));
+    api.next(answer(api, { id: '' }));
     const exit = await rt.exited;
     assert.equal(exit.code, mode === 3 ? 129 : 1);
     const output = exit.stdout + exit.stderr;
@@ -109,7 +108,7 @@ for (const mode of MODES) {
 
   test(`an answer reset inside its head is reported as such (${mode}.x mode)`, T, async (t) => {
     const { api, rt } = await start(t, { mode });
-    api.queue(Buffer.from('HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: cut\r\n'), 'reset');
+    api.next(api.fault.resetInHead(answer(api, { id: 'cut' })));
     const exit = await rt.exited;
     assert.equal(exit.code, mode === 3 ? 129 : 1);
     const output = exit.stdout + exit.stderr;
@@ -120,7 +119,7 @@ for (const mode of MODES) {
 
   test(`a streamed response outlives a deadline that is not an epoch time (${mode}.x mode)`, T, async (t) => {
     const { api } = await start(t, { mode, handler: 'handlers.pipeNotAwaited', taskRoot: path.join(FIXTURES, 'streaming') });
-    const answered = await serve(api, rawAnswer(['Lambda-Runtime-Aws-Request-Id: streamed', deadlineLine(600000), ARN_LINE]));
+    const answered = await serve(api, { id: 'streamed', deadline: 600000 });
     assert.equal(answered.kind, 'response');
     assert.equal(answered.request.body.toString(), 'late-1;late-2');
   });

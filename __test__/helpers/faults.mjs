@@ -1,4 +1,4 @@
-// The fault-injection specs' set-up: the raw-socket Runtime API (fault-runtime-api.mjs) and our
+// The fault-injection specs' set-up: the raw-socket Runtime API (raw-runtime-api.mjs) and our
 // runtime on the fixture function in fixtures/faults, in each of the three ways Lambda runs it:
 // 3.x (nodejs20.x/22.x), 4.x (nodejs24.x) and 4.x on Managed Instances (worker threads).
 // 3.x runs on the Node running the specs; 4.x on Node 24 when there is one (NODE24, the running
@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startFaultRuntimeApi } from './fault-runtime-api.mjs';
+import { startRawRuntimeApi } from './raw-runtime-api.mjs';
 import { spawnRuntime, FIXTURES, ROOT } from './spawn-runtime.mjs';
 
 export const FAULTS_ROOT = path.join(FIXTURES, 'faults');
@@ -44,7 +44,7 @@ export const MODES = {
  */
 export async function startFaultRun(t, modeName, { handler = 'index.handler', env = {}, endpoint } = {}) {
   const mode = MODES[modeName];
-  const api = await startFaultRuntimeApi();
+  const api = await startRawRuntimeApi();
   const rt = spawnRuntime({
     entry: process.env.LAMBDA_RAPID_FAULTS_ENTRY || undefined,
     node: process.env.LAMBDA_RAPID_FAULTS_NODE || mode.node,
