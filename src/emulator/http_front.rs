@@ -91,7 +91,7 @@ pub fn serve_connection(instances: &Instances, stream: TcpStream, format: EventF
             tenant_id: None,
             reply: reply.clone(),
         };
-        if !instances.pick().enqueue(inv) {
+        if !instances.enqueue(inv) {
             return plain(&mut conn, 503, "The local emulator is shutting down");
         }
         if !keep_alive {

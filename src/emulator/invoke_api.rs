@@ -14,7 +14,7 @@ use super::environment::new_request_id;
 use super::errors;
 use super::http::{self, Connection, HttpError, RequestHead};
 use super::reply::ReplySink;
-use super::state::{Instances, Invocation, Shared};
+use super::state::{Instances, Invocation};
 use super::MAX_INVOKE_PAYLOAD;
 use crate::base64;
 
@@ -53,7 +53,7 @@ pub fn serve_connection(instances: &Instances, stream: TcpStream) {
             }
         };
         let keep_alive = head.keep_alive();
-        match handle(instances.pick(), &mut conn, &head, keep_alive) {
+        match handle(instances, &mut conn, &head, keep_alive) {
             Handled::Continue => {}
             Handled::Pending(sink) => previous = Some(sink),
             Handled::Close => return,
@@ -95,7 +95,9 @@ fn is_invoke_path(path: &str) -> bool {
 }
 
 /// Answers (or queues) one request.
-fn handle(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, keep_alive: bool) -> Handled {
+fn handle(instances: &Instances, conn: &mut Connection, head: &RequestHead, keep_alive: bool) -> Handled {
+    // Every instance runs the same function: any one's configuration will do.
+    let shared = &instances.0[0];
     if !is_invoke_path(&head.path) {
         let _ = skip(conn, head);
         return service_error(
@@ -219,7 +221,7 @@ fn handle(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, keep_
             )
         }
     }
-    if !shared.enqueue(inv) {
+    if !instances.enqueue(inv) {
         return service_error(
             conn,
             503,

@@ -171,7 +171,7 @@ impl Emulator {
         let invoke_addr = listener.local_addr().map_err(|e| StartError {
             message: format!("invoke API address: {e}"),
         })?;
-        let instances = Arc::new(Instances(
+        let instances = Arc::new(Instances::new(
             (0..config.instances)
                 .map(|_| Arc::new(Shared::new(config.clone())))
                 .collect(),

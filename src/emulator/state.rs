@@ -224,14 +224,26 @@ impl Shared {
 }
 
 /// The runtimes serving one function (`--instances N`): each has its own queue, supervisor and
-/// runtime process, as each Lambda execution environment is separate.
-pub struct Instances(pub Vec<Arc<Shared>>);
+/// runtime process, as each Lambda execution environment is separate. The lock makes choosing
+/// an instance and queueing on it one step: two requests arriving at once on two connections
+/// would otherwise both see the same idle instance and queue behind each other.
+pub struct Instances(pub Vec<Arc<Shared>>, Mutex<()>);
 
 impl Instances {
+    pub fn new(all: Vec<Arc<Shared>>) -> Self {
+        Instances(all, Mutex::new(()))
+    }
+
+    /// Queues `inv` on the least busy instance; false once the emulator is stopping.
+    pub fn enqueue(&self, inv: Invocation) -> bool {
+        let _dispatching = self.1.lock().unwrap_or_else(|p| p.into_inner());
+        self.pick().enqueue(inv)
+    }
+
     /// The instance for the next invocation: the least busy, the first among equals, so that a
     /// lone caller keeps reaching the same warm runtime (as Lambda reuses an idle environment)
     /// and concurrent callers spread over the others (as Lambda scales out).
-    pub fn pick(&self) -> &Arc<Shared> {
+    fn pick(&self) -> &Arc<Shared> {
         let first = &self.0[0];
         if self.0.len() == 1 {
             return first;
