@@ -31,10 +31,10 @@ import { mode } from './lib/mode.mjs';
 import { installLogging, verboseLogger } from './lib/logging.mjs';
 import { RuntimeClient } from './lib/native.mjs';
 import { Errors, errorPost, xrayCause, serializeResult } from './lib/errors.mjs';
-import { callbackEraContextBase, contextBuilder, forwardTraceId } from './lib/context.mjs';
+import { callbackEraContextBase, contextBuilder, forwardTraceId, isEpochDeadline } from './lib/context.mjs';
 import { loadHandler } from './lib/handler.mjs';
 import { installAwsLambdaGlobal, isStreamingHandler } from './lib/awslambda.mjs';
-import { builtin } from './lib/builtin.mjs';
+import { backoffDelay } from './lib/retry.mjs';
 
 const env = process.env;
 // AWS_LAMBDA_RUNTIME_VERBOSE=1..3: the runtime's own debug lines (`RUNTIME RAPID ...`); no-ops
@@ -44,10 +44,10 @@ const NO_GLOBAL_AWSLAMBDA = env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === '1' ||
   env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA === 'true';
 
 // ---- 0. Managed Instances: the main thread only runs the workers (lib/workers.mjs) ----------
-if (mode.multiConcurrent && builtin('node:worker_threads').isMainThread) {
-  const { runWorkers } = await import('./lib/workers.mjs');
-  await runWorkers({ entry: new URL(import.meta.url), verbose });
-  process.exit(0);
+// It restarts a worker that dies, and exits (non-zero) only when the environment cannot go on.
+const workers = mode.multiConcurrent ? await import('./lib/workers.mjs') : null;
+if (workers?.isMainThread) {
+  process.exit(await workers.runWorkers({ entry: new URL(import.meta.url), endpoint: env.AWS_LAMBDA_RUNTIME_API, verbose }));
 }
 
 // ---- 1. start-up ------------------------------------------------------------------------------
@@ -70,6 +70,7 @@ try {
 // time, except on Managed Instances, where they overlap.
 const inFlight = new Map();
 let initialized = false; // true once the first GET next has been sent
+let firstEventReceived = false; // 3.x: until then a process-level error is init's (reportProcessError)
 let initErrorPosted = false;
 let onBeforeExit = null; // what an event loop that drains mid-invocation means (one-shot)
 
@@ -104,7 +105,12 @@ try {
   log.logError(mode.initFailure.title, err);
   postInitError(err);
   if (!mode.initFailure.crash) process.exit(mode.initFailure.exitCode);
-  throw err; // 4.x: Node's own crash report on stderr, exit code 1
+  // 4.x: Node's own crash report on stderr, exit code 1, reached as 4.x reaches it: its start-up
+  // promise rejects unhandled. Node's report then reads the same (`node:internal/process/promises`;
+  // a non-Error is named in Node's UnhandledPromiseRejection wrapper, not printed bare as a
+  // thrown value would be). Nothing runs after it.
+  Promise.reject(err);
+  await new Promise(() => {});
 }
 
 const buildContext = contextBuilder({ mode, env, errors: Errors });
@@ -143,15 +149,36 @@ async function serveFrom(next) {
 // invocation starts in a setImmediate turn of its own, as in the official client; how many run
 // at once is the Runtime API's to say (AWS_LAMBDA_MAX_CONCURRENCY).
 async function serveConcurrently() {
+  workers.reportServing();
   for (;;) {
-    let inv;
-    try {
-      inv = await client.next();
-    } catch (err) {
-      if (!invocationRejected(err)) return;
-      continue;
-    }
+    const inv = await nextRetried();
+    if (!inv) return; // given up: the main thread ends the environment
     setImmediate(() => log.runInInvocation(inv.requestId, inv.tenantId, () => invokeAwaiting(inv), inv.traceId));
+  }
+}
+
+// GET next on Managed Instances: a failure is retried after a backoff (lib/retry.mjs), as the
+// official 4.0.2 does, while the invocations in flight in this worker go on; after the last
+// attempt the main thread is told (lib/workers.mjs) and this resolves with null.
+async function nextRetried() {
+  let failures = 0;
+  for (;;) {
+    try {
+      return await client.next();
+    } catch (failure) {
+      // An event without a request id counts as a failed GET, as in 4.0.2: no POST can answer
+      // it, and the backoff keeps a Runtime API that sends only such events from a busy loop.
+      const err = failure?.code === 'ERR_RUNTIME_API_INVALID_INVOCATION' ? missingRequestId(failure) : failure;
+      failures += 1;
+      const delay = backoffDelay(failures, mode.nextRetry);
+      if (delay === null) {
+        log.logError(`Failed to get next invocation after ${failures} attempts. Giving up.`, err);
+        workers.reportRuntimeApiGone(failures, err);
+        return null;
+      }
+      log.logError(`Failed to get next invocation (attempt ${failures}/${mode.nextRetry.attempts}). Retrying in ${delay}ms...`, err);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 }
 
@@ -159,6 +186,7 @@ async function serveConcurrently() {
 // start-up); one setImmediate turn separates its settling from the POST.
 async function invokeAwaiting(inv) {
   vverbose('Runtime::invoke', inv.requestId);
+  if (!isEpochDeadline(inv.deadlineMs)) noteOddDeadline(inv);
   inFlight.set(inv.requestId, inv);
   let ok = false;
   let value;
@@ -178,8 +206,13 @@ async function invokeAwaiting(inv) {
     value = err;
   }
   await new Promise(setImmediate);
-  if (ok) postResponse(inv.requestId, value);
+  if (ok) await postResponse(inv.requestId, value);
   else postInvokeError(inv.requestId, value);
+}
+
+// Served all the same, as officially (lib/context.mjs, isEpochDeadline).
+function noteOddDeadline(inv) {
+  verbose('Runtime::invoke', () => `invocation ${inv.requestId}: Lambda-Runtime-Deadline-Ms is ${inv.deadlineMs}, not an epoch time in milliseconds; getRemainingTimeInMillis() is computed from it as sent`);
 }
 
 // A promise the event loop can no longer settle (nothing left to run) would leave the
@@ -206,8 +239,10 @@ function nextThenInvoke() {
 }
 
 function invokeOrStream(inv) {
+  firstEventReceived = true;
   log.runInInvocation(inv.requestId, inv.tenantId, () => {
     vverbose('Runtime::invoke', inv.requestId);
+    if (!isEpochDeadline(inv.deadlineMs)) noteOddDeadline(inv);
     return streaming ? invokeStreamingCallbackEra(inv) : invokeCallbackEra(inv);
   });
 }
@@ -335,12 +370,26 @@ function postResponse(id, result) {
     return;
   }
   vverbose('Runtime::postResponse', id);
+  if (mode.postResponseAsync) return postResponseOffThread(id, body);
   try {
     client.respondSync(id, body);
   } catch (err) {
     postFailed(id, err, body);
   }
   inFlight.delete(id);
+}
+
+// Managed Instances: the response is sent from a pool thread, so the worker's other
+// invocations run while it is in flight; a synchronous 6 MB POST held them all for as long as
+// the Runtime API took to take it (docs/event-loop.md, "Managed Instances"). The invocation
+// counts as answered from here: a process-level error now belongs to no invocation.
+async function postResponseOffThread(id, body) {
+  inFlight.delete(id);
+  try {
+    await client.respond(id, body);
+  } catch (err) {
+    postFailed(id, err, body);
+  }
 }
 
 function postInvokeError(id, err) {
@@ -355,14 +404,18 @@ function postInvokeErrorQuietly(id, err) {
     client.failSync(id, body, errorType, xrayCause(err) || undefined);
   } catch (e) {
     // Nothing more can be reported for this invocation.
-    console.error(`Could not post the error of invocation ${id} to the Runtime API: ${e?.message ?? e}`);
-    if (e?.code === 'ERR_RUNTIME_API_UNREACHABLE') process.exit(mode.runtimeApiFailureExitCode);
+    if (!mode.failedPostEndsProcess) log.logError(`Failed to post invocation error for ${id}`, e);
+    else {
+      console.error(`Could not post the error of invocation ${id} to the Runtime API: ${e?.message ?? e}`);
+      if (e?.code === 'ERR_RUNTIME_API_UNREACHABLE') process.exit(mode.runtimeApiFailureExitCode);
+    }
   }
   inFlight.delete(id);
 }
 
 function postInitError(err) {
-  if (initErrorPosted) return;
+  // A Managed Instances worker restarted after init has no init phase to fail.
+  if (initErrorPosted || workers?.isRestartedWorker) return;
   initErrorPosted = true;
   const { body, errorType } = errorPost(err);
   verbose('Runtime::postInitError', errorType);
@@ -375,13 +428,18 @@ function postInitError(err) {
 
 // The Runtime API refused a post. 413: the response is over Lambda's size limit; the
 // invocation fails with that reason instead of silently losing the answer. Anything else is
-// logged; a Runtime API that cannot be reached at all ends the process.
+// logged; a Runtime API that cannot be reached at all ends the process, except on Managed
+// Instances, where the other invocations in flight go on (as in the official 4.0.2).
 function postFailed(id, err, body) {
   if (err?.status === 413) {
     const size = body === undefined ? '' : ` (${Buffer.byteLength(body)} bytes)`;
     const tooLarge = new Error(`Response payload size${size} exceeded the maximum the Runtime API accepts: ${apiMessage(err)}`);
     tooLarge.name = 'Function.ResponseSizeTooLarge';
     postInvokeError(id, tooLarge);
+    return;
+  }
+  if (!mode.failedPostEndsProcess) {
+    log.logError(`Failed to post invocation response for ${id}`, err);
     return;
   }
   console.error(`Could not post the result of invocation ${id} to the Runtime API: ${err?.message ?? err}`);
@@ -396,17 +454,22 @@ function apiMessage(err) {
   }
 }
 
-// GET next failed. An event the client could not turn into an invocation (a required header
-// missing) fails that invocation when its id is known; an unreachable API ends the process.
-// Returns whether the loop may go on.
+// GET next failed: the process ends, as in both official clients. The client serves every event
+// they serve; the one it refuses, an event without a request id, is an invocation no POST can
+// answer (src/invocation.rs), reported under a name of its own. Returns whether the loop may go on.
 function invocationRejected(err) {
-  if (err?.code === 'ERR_RUNTIME_API_INVALID_INVOCATION' && err.requestId) {
-    postInvokeError(err.requestId, err);
-    return true;
+  if (err?.code === 'ERR_RUNTIME_API_INVALID_INVOCATION') {
+    log.logError('Invoke Error', missingRequestId(err));
+  } else {
+    console.error(`The Runtime API at ${endpoint} failed: ${err?.message ?? err}`);
   }
-  console.error(`The Runtime API at ${endpoint} failed: ${err?.message ?? err}`);
   process.exit(mode.runtimeApiFailureExitCode);
   return false;
+}
+
+// The event the client refuses: one without a request id (src/invocation.rs).
+function missingRequestId(err) {
+  return new Errors.MissingRequestId(`${err.message} (Runtime API at ${endpoint})`);
 }
 
 // ---- process-level errors ----------------------------------------------------------------------
@@ -440,11 +503,13 @@ function installProcessErrorHandlers() {
 }
 
 // The invocation the error belongs to: the one whose async context it was thrown in when there
-// are several (Managed Instances), else the one in flight.
+// are several (Managed Instances), else the one in flight. None: during init it is init's; in
+// 3.x mode also while the first GET next is pending (a timer init left behind), as 3.x posts it
+// to /runtime/init/error until its first event (docs/compatibility.md).
 function reportProcessError(err) {
   const inv = inFlight.get(log.requestId) ?? [...inFlight.values()].at(-1);
   if (inv) postInvokeErrorQuietly(inv.requestId, err);
-  else if (!initialized) postInitError(err);
+  else if (!initialized || (mode.initErrorUntilFirstEvent && !firstEventReceived)) postInitError(err);
 }
 
 // ---- helpers ---------------------------------------------------------------------------------

@@ -16,8 +16,6 @@ export interface RuntimeApiError extends Error {
   status?: number
   /** The Runtime API's error body, for ERR_RUNTIME_API_STATUS. */
   body?: string
-  /** The invocation's id, for ERR_RUNTIME_API_INVALID_INVOCATION when the API sent one. */
-  requestId?: string
 }
 
 /** A running local Lambda. */
@@ -27,6 +25,11 @@ export declare class Emulator {
   /** `127.0.0.1:port` of the current runtime's Runtime API (changes when the runtime restarts). */
   get runtimeApi(): string | null
   stats(): EmulatorStats
+  /**
+   * The function's code changed: the next invocation runs on a fresh runtime, once the
+   * current one has finished what it holds (`serve --watch`).
+   */
+  recycle(): void
   /** Kills the runtime, fails what is pending, closes every socket. Idempotent. */
   stop(): void
 }
@@ -93,6 +96,11 @@ export interface EmulatorOptions {
   host?: string
   /** Invoke API port: 9000 by default, 0 for a free one. */
   port?: number
+  /**
+   * Serve plain HTTP on that port instead of the invoke API, each request becoming the event
+   * of a Function URL (`url`) or an API Gateway REST API proxy (`apigw-v1`).
+   */
+  http?: string
   timeoutSeconds?: number
   functionName?: string
   memoryMb?: number
@@ -103,6 +111,8 @@ export interface EmulatorOptions {
   logFormat?: string
   logLevel?: string
   maxConcurrency?: number
+  /** Runtimes serving in parallel, each its own process (default 1). */
+  instances?: number
   /** Print START/END/REPORT lines (default true). */
   platformLogs?: boolean
   env?: Record<string, string>

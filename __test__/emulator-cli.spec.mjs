@@ -18,7 +18,7 @@ test('--help documents every flag of serve and invoke', async () => {
   const { code, stdout } = await runCli(['--help']);
   assert.equal(code, 0);
   for (const flag of ['--task-root', '--port', '--host', '--timeout', '--memory', '--log-format', '--log-level',
-    '--function-name', '--env', '--max-concurrency', '--quiet', '--event']) {
+    '--function-name', '--env', '--max-concurrency', '--quiet', '--event', '--http', '--watch', '--instances']) {
     assert.ok(stdout.includes(flag), `--help mentions ${flag}`);
   }
   assert.match(stdout, /lambda-rapid serve <handler>/);

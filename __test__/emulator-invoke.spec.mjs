@@ -20,6 +20,15 @@ describe('a function served by lambda-rapid serve', () => {
     assert.match(res.json.requestId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
+  test('a caller\'s X-Amzn-RequestId in raw UTF-8 reaches the function and comes back', async () => {
+    // fetch() sends a header value's chars as bytes: the UTF-8 bytes of `id-été`, unencoded.
+    const id = 'id-été';
+    const res = await emu.invoke({}, { headers: { 'X-Amzn-RequestId': Buffer.from(id).toString('latin1') } });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.requestId, id);
+    assert.equal(Buffer.from(res.headers.get('x-amzn-requestid'), 'latin1').toString(), id);
+  });
+
   test('the runtime runs with the full Lambda environment', async () => {
     const { json } = await emu.invoke({});
     const env = json.env;

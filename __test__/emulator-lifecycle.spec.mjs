@@ -56,10 +56,12 @@ test('a runtime that crashes mid-invocation: the caller gets Runtime.ExitError a
 });
 
 test('invocations queued behind one that times out are served afterwards, in order', async () => {
-  const emu = await serve('app.slow', ['--timeout', '0.4']);
+  // A timeout well above a restarted runtime's init under load: the queued invocations are
+  // served by the fresh runtime, and its init counts into their timeout.
+  const emu = await serve('app.slow', ['--timeout', '2']);
   try {
     const results = await Promise.all([
-      emu.invoke({ ms: 3000 }),
+      emu.invoke({ ms: 8000 }),
       new Promise((r) => setTimeout(r, 30)).then(() => emu.invoke({ ms: 1 })),
       new Promise((r) => setTimeout(r, 60)).then(() => emu.invoke({ ms: 2 })),
     ]);

@@ -54,17 +54,19 @@ test('a failure mid-stream: the pieces written so far, then the error in the tra
 });
 
 test('a stream that outlives the timeout ends with the timeout error in the trailers, then the runtime restarts', async () => {
-  const short = await serve('stream.handler', ['--timeout', '0.2']);
+  // Pieces 3 s apart against a 1.5 s timeout: the first piece is out long before the timeout,
+  // even when a restarted runtime's init (counted into the timeout) is slow under load.
+  const short = await serve('stream.handler', ['--timeout', '1.5']);
   try {
-    const res = await streamInvoke(short.port, {}, '/2015-03-31/functions/function/invocations');
+    const res = await streamInvoke(short.port, { gapMs: 3000 }, '/2015-03-31/functions/function/invocations');
     assert.match(res.text, /^piece 0\n/);
     assert.doesNotMatch(res.text, /piece 2/);
     assert.equal(res.trailers['x-amz-function-error'], 'Unhandled');
     assert.equal(res.trailers['lambda-runtime-function-error-type'], 'Sandbox.Timedout');
     const body = JSON.parse(Buffer.from(res.trailers['lambda-runtime-function-error-body'], 'base64').toString());
-    assert.match(body.errorMessage, /Task timed out after 0\.20 seconds$/);
+    assert.match(body.errorMessage, /Task timed out after 1\.50 seconds$/);
     // The next invoke is served by a fresh runtime (and times out the same way).
-    const again = await streamInvoke(short.port, {}, '/2015-03-31/functions/function/invocations');
+    const again = await streamInvoke(short.port, { gapMs: 3000 }, '/2015-03-31/functions/function/invocations');
     assert.match(again.text, /^piece 0\n/);
   } finally {
     await short.stop();

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startFunction, HERE } from './fixtures/runtime/harness.mjs';
+import { until } from './helpers/ports.mjs';
 import { workerCount } from '../lib/workers.mjs';
 import { workerResourceLimits, workerScaling } from '../lib/worker-sizing.mjs';
 
@@ -29,14 +30,6 @@ async function start(t, { workers, concurrency = 4, handler = 'index.handler' })
 
 const heldGets = (api) => api.requests.filter((r) => r.method === 'GET').length;
 
-async function waitFor(predicate, what) {
-  const deadline = Date.now() + 10_000;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 test('one worker serves overlapping invocations, each with its own request id in the logs', T, async (t) => {
   const { fn, dir } = await start(t, { workers: 1 });
   const [a, b] = await Promise.all([
@@ -49,7 +42,7 @@ test('one worker serves overlapping invocations, each with its own request id in
   assert.equal(a.body.threadId, b.body.threadId, 'in the one worker');
   assert.notEqual(a.body.threadId, 0, 'in a worker thread, not the main thread');
   // JSON records (Managed Instances always log JSON), each tagged with its own invocation.
-  await waitFor(() => fn.rt.stdout.includes('"done a"') && fn.rt.stdout.includes('"done b"'), 'the records');
+  await until(() => fn.rt.stdout.includes('"done a"') && fn.rt.stdout.includes('"done b"'), 'the records');
   const records = fn.rt.stdout.trim().split('\n').map((l) => JSON.parse(l));
   for (const [id, requestId] of [['a', 'mi-a'], ['b', 'mi-b']]) {
     for (const what of ['started', 'done']) {
@@ -62,7 +55,7 @@ test('one worker serves overlapping invocations, each with its own request id in
 
 test('the main thread starts AWS_LAMBDA_NODEJS_WORKER_COUNT workers; together they run more invocations than workers', T, async (t) => {
   const { fn, dir } = await start(t, { workers: 2, concurrency: 4 });
-  await waitFor(() => heldGets(fn.api) === 2, 'two held GETs, one per worker');
+  await until(() => heldGets(fn.api) === 2, 'two held GETs, one per worker');
   const ids = ['w', 'x', 'y', 'z'];
   // Each waits until all four have started: they answer only if all four ran at once.
   const results = await Promise.all(ids.map((id) =>
@@ -84,11 +77,11 @@ test('a failing invocation posts its error and the others go on', T, async (t) =
 
 test('an uncaught exception ends its worker after its invocation\'s error is posted; the other workers go on', T, async (t) => {
   const { fn } = await start(t, { workers: 2, handler: 'index.crashes' });
-  await waitFor(() => heldGets(fn.api) === 2, 'two held GETs, one per worker');
+  await until(() => heldGets(fn.api) === 2, 'two held GETs, one per worker');
   const crashed = await fn.invoke({ id: 'c1', crash: true }, { requestId: 'mi-c1' });
   assert.equal(crashed.kind, 'error');
   assert.equal(crashed.body.errorMessage, 'crashed in c1');
-  await waitFor(() => /Worker \d exit:/.test(fn.rt.stderr), 'the worker\'s end on stderr');
+  await until(() => /Worker \d exit:/.test(fn.rt.stderr), 'the worker\'s end on stderr');
   // As the official main thread reports it: the title, a tab, the error as JSON.
   const [, id, json] = /^Worker (\d) error: \t(\{.*\})$/m.exec(fn.rt.stderr) ?? [];
   assert.ok(json, `a "Worker N error:" line in ${JSON.stringify(fn.rt.stderr)}`);

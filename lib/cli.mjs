@@ -6,7 +6,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 export const HELP = `Usage:
-  lambda-rapid serve <handler> [options]    Run a function locally behind a Lambda invoke API
+  lambda-rapid serve <handler> [options]    Run a function locally behind a Lambda invoke API,
+                                            or (--http) as a local web server
   lambda-rapid invoke <handler> [options]   Start the function, invoke it once, print the answer
   lambda-rapid warm <handler> [options]     Write the function's compile cache (image build time)
   lambda-rapid <handler>                    Be the runtime (inside Lambda, or under AWS's RIE)
@@ -25,11 +26,20 @@ Options (serve and invoke):
   --env KEY=VALUE       An environment variable for the function (repeatable)
   --max-concurrency N   Invocations one runtime may hold at once (default: 1); above 1 the
                         runtime gets AWS_LAMBDA_MAX_CONCURRENCY, as on Lambda Managed Instances
+  --instances N         Runtimes serving in parallel (default: 1), each its own process, as
+                        Lambda scales out; a request goes to the least busy one
   --quiet               No START/END/REPORT lines
 
 serve only:
-  --port N              Invoke API port (default: 9000; 0 picks a free one)
-  --host ADDR           Invoke API address (default: 127.0.0.1)
+  --port N              Port to listen on (default: 9000; 0 picks a free one)
+  --host ADDR           Address to listen on (default: 127.0.0.1)
+  --http[=FORMAT]       Be a local web server: every HTTP request becomes the event of a Function
+                        URL (--http, --http=url: API Gateway HTTP API payload 2.0) or of an API
+                        Gateway REST API proxy route (--http=apigw-v1), and the function's answer
+                        ({statusCode, headers, cookies, body, ...}, or a streamed
+                        HttpResponseStream) becomes the HTTP response
+  --watch               When a file under the task root changes, the next request runs on a fresh
+                        runtime (the running one finishes first); no restart of serve needed
 
 invoke only:
   --event FILE          The event: a JSON file, or - for stdin (default: {})
@@ -40,10 +50,11 @@ warm (Node 22.1+; takes --task-root and --env):
   start then reads, also from a read-only directory. Run it again after changing the code
   (a changed file is compiled from source, never from a stale entry).
 
-serve answers POST /2015-03-31/functions/function/invocations like AWS's Runtime Interface
-Emulator (and POST /2021-11-15/functions/function/response-streaming-invocations); stop it
-with Ctrl-C or SIGTERM. invoke prints the function's answer on stdout and its logs on stderr;
-it exits with 1 when the function fails.
+Without --http, serve answers POST /2015-03-31/functions/function/invocations like AWS's
+Runtime Interface Emulator (and POST /2021-11-15/functions/function/response-streaming-invocations).
+With --http, open http://127.0.0.1:9000/ in a browser. Stop serve with Ctrl-C or SIGTERM.
+invoke prints the function's answer on stdout and its logs on stderr; it exits with 1 when the
+function fails.
 `;
 
 const COMMON = {
@@ -55,10 +66,12 @@ const COMMON = {
   'function-name': { type: 'string' },
   env: { type: 'string', multiple: true },
   'max-concurrency': { type: 'string' },
+  instances: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
-const SERVE = { ...COMMON, port: { type: 'string' }, host: { type: 'string' } };
+const SERVE = { ...COMMON, port: { type: 'string' }, host: { type: 'string' }, http: { type: 'string' }, watch: { type: 'boolean' } };
+const HTTP_FORMATS = { url: 'url', v2: 'url', 'apigw-v1': 'apigw-v1', v1: 'apigw-v1' };
 const INVOKE = { ...COMMON, event: { type: 'string' } };
 const WARM = { 'task-root': COMMON['task-root'], env: COMMON.env, help: COMMON.help };
 const OPTIONS = { serve: SERVE, invoke: INVOKE, warm: WARM };
@@ -83,6 +96,8 @@ function number(name, value, { min, integer = false, max = Infinity }) {
 /** Parses `serve`/`invoke` arguments into emulator options; throws UsageError on bad input. */
 export function parseCommand(command, args) {
   let parsed;
+  // `--http` alone means the Function URL format (node:util's string options need a value).
+  if (command === 'serve') args = args.map((a) => (a === '--http' ? '--http=url' : a));
   try {
     parsed = parseArgs({ args, options: OPTIONS[command], allowPositionals: true, strict: true });
   } catch (e) {
@@ -106,6 +121,11 @@ export function parseCommand(command, args) {
   if (!statSync(taskRoot, { throwIfNoEntry: false })?.isDirectory()) {
     throw new UsageError(`--task-root: ${taskRoot} is not a directory`);
   }
+  let http;
+  if (values.http !== undefined) {
+    http = HTTP_FORMATS[values.http.toLowerCase()];
+    if (!http) throw new UsageError(`--http must be url or apigw-v1 (e.g. --http=apigw-v1), got '${values.http}'`);
+  }
   const env = {};
   for (const kv of values.env ?? []) {
     const eq = kv.indexOf('=');
@@ -123,9 +143,12 @@ export function parseCommand(command, args) {
     logLevel,
     functionName: values['function-name'] ?? 'function',
     maxConcurrency: number('max-concurrency', values['max-concurrency'], { min: 1, max: 1024, integer: true }),
+    instances: number('instances', values.instances, { min: 1, max: 64, integer: true }),
     env,
     platformLogs: !values.quiet,
     event: values.event,
+    http,
+    watch: values.watch ?? false,
   };
 }
 
@@ -141,16 +164,29 @@ function readEvent(source) {
 async function serve(opts) {
   const { startEmulator } = await import('./emulator.mjs');
   const emulator = startEmulator(opts);
+  const base = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${emulator.port}`;
   process.stderr.write(
     `lambda-rapid: serving ${opts.handler} from ${opts.taskRoot}\n` +
-      `lambda-rapid: invoke with: curl -XPOST "http://${opts.host}:${emulator.port}/2015-03-31/functions/function/invocations" -d '{}'\n`,
+      (opts.http
+        ? `lambda-rapid: open ${base}/ (each request is a ${opts.http === 'url' ? 'Function URL' : 'REST API proxy'} event)\n`
+        : `lambda-rapid: invoke with: curl -XPOST "${base}/2015-03-31/functions/function/invocations" -d '{}'\n`),
   );
+  let unwatch = () => {};
+  if (opts.watch) {
+    const { watchTaskRoot } = await import('./watch.mjs');
+    unwatch = watchTaskRoot(opts.taskRoot, (files) => {
+      const shown = files.map((f) => path.relative(opts.taskRoot, f) || '.').slice(0, 3).join(', ');
+      process.stderr.write(`lambda-rapid: changed: ${shown}${files.length > 3 ? ', ...' : ''}; the next request runs on a fresh runtime\n`);
+      emulator.recycle();
+    });
+  }
   // The emulator lives on native threads, which do not keep Node's event loop alive: this does.
   const keepAlive = setInterval(() => {}, 1 << 30);
   return new Promise((resolve) => {
     const shutdown = (signal) => {
       process.off('SIGINT', shutdown);
       process.off('SIGTERM', shutdown);
+      unwatch();
       emulator.stop(); // kills and reaps the runtime: no orphan survives us
       clearInterval(keepAlive);
       process.stderr.write(`lambda-rapid: ${signal}: stopped\n`);

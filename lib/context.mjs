@@ -9,11 +9,24 @@
 //        getRemainingTimeInMillis, functionName, functionVersion, memoryLimitInMB,
 //        logGroupName, logStreamName
 //
+// Optional headers the Runtime API sends empty are treated as absent (clientContext, identity
+// and tenantId undefined), as both official clients do; 4.x's xRayTraceId is '' without a
+// trace header (the compat specs pin every combination, __test__/compat-context.spec.mjs).
+//
 // The environment part is read once: process.env reads cross into C++ on every access.
 // getRemainingTimeInMillis is an own closure, not a prototype method, because functions pass
 // it around unbound (`const { getRemainingTimeInMillis } = context`).
 import { mode as processMode } from './mode.mjs';
 import { Errors } from './errors.mjs';
+
+/**
+ * Whether a deadline is an epoch time in milliseconds (after 2001-09-09). The Runtime API may
+ * send anything: cargo-lambda's emulator sends 600000, and no header reads as 0. The context
+ * computes the remaining time from what was sent, as both official clients do; what is not
+ * an epoch time only stops a streamed response from being failed at it (lib/streaming.mjs) and
+ * earns a verbose-mode note.
+ */
+export const isEpochDeadline = (ms) => ms >= 1e12;
 
 /**
  * Returns `build(invocation, base)`: fills `base` (3.x: the loop's object carrying the
@@ -29,7 +42,7 @@ export function contextBuilder({ mode = processMode, env = process.env, errors =
 
   const parseHeader = mode.contextErrorStyle === 'v3'
     ? (value, name) => {
-        if (value === undefined) return undefined;
+        if (!value) return undefined; // an empty header is no header (3.3.0's native client drops it)
         try {
           return JSON.parse(value);
         } catch (err) {
@@ -55,8 +68,9 @@ export function contextBuilder({ mode = processMode, env = process.env, errors =
       base.identity = parseHeader(inv.cognitoIdentity, identityName);
       base.invokedFunctionArn = inv.invokedFunctionArn;
       base.awsRequestId = inv.requestId;
-      base.tenantId = inv.tenantId;
-      base.xRayTraceId = inv.traceId;
+      base.tenantId = inv.tenantId || undefined;
+      // '' without a trace header, as 4.x's native client reports it (docs/compatibility.md).
+      base.xRayTraceId = inv.traceId ?? '';
       base.getRemainingTimeInMillis = () => deadline - Date.now();
       base.functionName = functionName;
       base.functionVersion = functionVersion;
@@ -80,7 +94,7 @@ export function contextBuilder({ mode = processMode, env = process.env, errors =
     base.identity = identity;
     base.invokedFunctionArn = inv.invokedFunctionArn;
     base.awsRequestId = inv.requestId;
-    base.tenantId = inv.tenantId;
+    base.tenantId = inv.tenantId || undefined;
     base.getRemainingTimeInMillis = () => deadline - Date.now();
     return base;
   };
@@ -130,9 +144,13 @@ const WAIT_FLAG_ACCESSOR = Object.getOwnPropertyDescriptor({
 /**
  * process.env._X_AMZN_TRACE_ID follows the invocation's trace header (the X-Ray SDK and
  * OpenTelemetry read it), and is removed when the header is absent so a previous
- * invocation's trace does not leak into this one.
+ * invocation's trace does not leak into this one. Not on Managed Instances (the mode's
+ * `traceIdInEnv`): invocations overlap there and process.env is shared by all of them, so one
+ * invocation's SDK calls would carry another's trace; as in the official 4.x, the variable
+ * stays unset and the trace id is in context.xRayTraceId and awslambda.InvokeStore only.
  */
-export function forwardTraceId(inv, env = process.env) {
+export function forwardTraceId(inv, env = process.env, mode = processMode) {
+  if (!mode.traceIdInEnv) return;
   if (inv.traceId) env._X_AMZN_TRACE_ID = inv.traceId;
   else if (env._X_AMZN_TRACE_ID !== undefined) delete env._X_AMZN_TRACE_ID;
 }

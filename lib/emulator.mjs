@@ -18,7 +18,8 @@ export function executionEnv(nodeVersion = process.versions.node) {
 
 /**
  * Starts serving `handler` from `taskRoot`. Returns the native handle: `port`, `runtimeApi`,
- * `stats()`, `stop()`. `command` replaces the runtime's argv (e.g. to run the official client).
+ * `stats()`, `recycle()`, `stop()`. `command` replaces the runtime's argv (e.g. to run the official
+ * client). `http: 'url' | 'apigw-v1'` serves plain HTTP on `port` instead of the invoke API.
  */
 export function startEmulator({
   handler,
@@ -37,6 +38,8 @@ export function startEmulator({
   logsToStderr = false,
   quietRuntime = false,
   maxConcurrency,
+  instances,
+  http,
 } = {}) {
   if (!handler && !command) throw new TypeError('startEmulator: a handler (e.g. "index.handler") is required');
   return native.startEmulator({
@@ -57,6 +60,8 @@ export function startEmulator({
     logsToStderr,
     quietRuntime,
     maxConcurrency,
+    instances,
+    http,
   });
 }
 

@@ -61,6 +61,9 @@ export function runtimeErrors(mode = processMode) {
         self.promise = promise;
       },
     }),
+    // An event the Runtime API handed out without a request id: no POST can name it, so the
+    // runtime ends (both official clients end too, with an unnamed error).
+    MissingRequestId: runtimeErrorClass(mode, 'MissingRequestId', 'MissingRequestId'),
     // The current 3.x source's error for an async handler whose promise never settled.
     NodeJsExit: runtimeErrorClass(mode, 'NodeJsExit', 'NodeJsExit', {
       message: () => [
@@ -75,21 +78,39 @@ export function runtimeErrors(mode = processMode) {
 /** This process's error classes (see runtimeErrors). */
 export const Errors = runtimeErrors();
 
-/** An Error, or something shaped like one (other realms, hand-made objects): both clients accept these. */
-export function isErrorLike(value) {
+/**
+ * An Error (of this realm or another: a vm context's), or, in 3.x mode (errorBody 'v3'), any
+ * object shaped like one (non-empty string name, message and stack), as 3.x's duck typing
+ * accepts. 4.x checks `instanceof Error`: a plain object shaped like an error is posted as an
+ * 'object'. Another realm's Error is an Error in both modes (4.0.2's instanceof misses it and
+ * posts its trace as [], docs/compatibility.md).
+ */
+export function isErrorLike(value, mode = processMode) {
   if (types.isNativeError(value) || value instanceof Error) return true;
-  return !!value && typeof value.name === 'string' && typeof value.message === 'string' &&
+  return mode.errorBody === 'v3' && !!value && typeof value.name === 'string' && typeof value.message === 'string' &&
     typeof value.stack === 'string' && value.name !== '' && value.message !== '' && value.stack !== '';
 }
+
+const HANDLED_MESSAGE =
+  'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack';
 
 /**
  * The body of an error post: `{errorType, errorMessage, trace}`. A thrown non-Error becomes
  * `{errorType: typeof value, errorMessage: String(value), trace: []}`; an error whose fields
- * cannot be read becomes the official 'handled' placeholder rather than a crash.
+ * cannot be read becomes the official 'handled' placeholder rather than a crash. 3.x (errorBody
+ * 'v3') calls value.toString(), so null and undefined (reaching a post from an uncaught
+ * exception or an init failure) become that placeholder too, without a trace, as in 3.x.
  */
-export function errorResponse(error) {
+export function errorResponse(error, mode = processMode) {
+  if (mode.errorBody === 'v3' && !isErrorLike(error, mode)) {
+    try {
+      return { errorType: typeof error, errorMessage: error.toString(), trace: [] };
+    } catch {
+      return { errorType: 'handled', errorMessage: HANDLED_MESSAGE };
+    }
+  }
   try {
-    if (isErrorLike(error)) {
+    if (isErrorLike(error, mode)) {
       const stack = typeof error.stack === 'string' ? error.stack : '';
       return {
         errorType: typeof error.name === 'string' ? error.name.replace(DEL, '%7F') : error.name,
@@ -99,12 +120,7 @@ export function errorResponse(error) {
     }
     return { errorType: typeof error, errorMessage: String(error), trace: [] };
   } catch {
-    return {
-      errorType: 'handled',
-      errorMessage:
-        'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack',
-      trace: [],
-    };
+    return { errorType: 'handled', errorMessage: HANDLED_MESSAGE, trace: [] };
   }
 }
 
@@ -122,9 +138,13 @@ export function errorPost(error) {
 
 /**
  * The Lambda-Runtime-Function-XRay-Error-Cause header: X-Ray's "cause" object with the error's
- * stack parsed into {path, line, label} frames. '' (header omitted) if it cannot be built.
+ * stack parsed into {path, line, label} frames. '' (header omitted) if it cannot be built, and
+ * for a thrown null or undefined.
  */
 export function xrayCause(error) {
+  // Both official clients read error.name unguarded: for a thrown null or undefined that
+  // throws, and the header is left out.
+  if (error === null || error === undefined) return '';
   try {
     const stack = [];
     if (error?.stack) {

@@ -153,9 +153,12 @@ export function installLogging({ mode, env = process.env, console: target = glob
       (profile.jsonTenantId && tenantId != null ? ',"tenantId":' + JSON.stringify(tenantId) : ''),
     context,
   });
+  // As the context has them (lib/context.mjs): an empty tenant header is no tenant id, and the
+  // 4.x store's trace id is '' without a trace header (4.0.2 stores context.xRayTraceId).
   const invocationIds = (requestId, tenantId, traceId, hasTraceId) => {
+    tenantId = tenantId || undefined;
     const context = { [STORE_REQUEST_ID]: requestId, [STORE_TENANT_ID]: tenantId };
-    if (hasTraceId) context[STORE_TRACE_ID] = traceId;
+    if (hasTraceId) context[STORE_TRACE_ID] = traceId ?? '';
     return makeIds(requestId, tenantId, context);
   };
   const initialIds = makeIds(profile.initialRequestId, undefined, undefined);
@@ -263,7 +266,16 @@ export function installLogging({ mode, env = process.env, console: target = glob
 
   const intoError = profile.stringifyThrown
     ? (err) => (err instanceof Error ? err : new Error(String(err)))
-    : (err) => (err instanceof Error ? err : new Error(err));
+    : (err) => {
+        if (err instanceof Error) return err;
+        // 3.x's `new Error(symbol)` throws; its record then shows that TypeError. The record
+        // is written either way, and the caller still posts the function's own value.
+        try {
+          return new Error(err);
+        } catch (conversionError) {
+          return conversionError;
+        }
+      };
 
   publishIds();
 

@@ -18,16 +18,30 @@
 // |                          | null is posted when the loop drains     |                                     |
 // | postAfterImmediate       | no: POST in the microtask that settles  | yes: nextTick + setImmediate        |
 // |                          | the handler's promise                   | callbacks run before the POST       |
+// | postResponseAsync        | no: the POST blocks the JS thread       | no; on Managed Instances yes: sent  |
+// |                          |                                         | from a pool thread, the worker's    |
+// |                          |                                         | other invocations go on             |
 // | nextAfterImmediate       | yes: GET next after queued immediates   | no: GET next right after the POST   |
 // | processErrors            | 'report-and-exit': post for the         | 'crash': Node's own crash (exit 1); |
 // |                          | invocation, exit 129 / 128              | we post for the invocation first    |
+// | initErrorUntilFirstEvent | yes: a process-level error while the     | no: only during init itself         |
+// |                          | first GET next is pending posts init/error |                                  |
 // | initFailure              | log 'Uncaught Exception', post, exit 129| log 'Init Error', post, crash (1)   |
 // | runtimeApiFailureExitCode| 129 (GET next / a post cannot be sent)  | 1                                   |
+// | nextRetry                | null: a failed GET next ends the process| the same; Managed Instances: retried|
+// |                          |                                         | with backoff (lib/retry.mjs)        |
+// | failedPostEndsProcess    | yes: an unreachable API ends the process| the same; Managed Instances: no,    |
+// |                          |                                         | only that invocation fails (logged) |
 // | errorNameIsOwn           | no: Runtime.* name on the prototype     | yes: own `name` (shows in logs)     |
 // | errorClassNames          | ImportModuleError, HandlerNotFound, ... | ImportModuleError, HandlerNotFoundError, ... |
+// | errorBody                | 'v3': {name, message, stack} objects    | 'v4': `instanceof Error` (another   |
+// |                          | post as errors (duck typing); toString()| realm's Error still is one);        |
+// |                          | (null/undefined: 'handled' placeholder) | String(value)                       |
 // | stringifyErrorType       | 'Error'                                 | 'Runtime.JSONStringifyError'        |
 // | contextErrorStyle        | 'Cannot parse ClientContext as json: …' | 'Failed to parse lambda-runtime-client-context as JSON: …' |
 // | contextHasTraceId        | no                                      | context.xRayTraceId                 |
+// | traceIdInEnv             | yes: process.env._X_AMZN_TRACE_ID       | yes, except on Managed Instances    |
+// |                          | follows the trace header                | (shared by overlapping invocations) |
 // | loadCommonJsWithRequire  | yes (require stack names the runtime)   | no: every module through import()   |
 // | neverSettledNonAsync     | null response (forgotten callback)      | Runtime.NodeJsExit error            |
 // | handlerReceiver          | 'Runtime': frames read                  | 'BufferedInvokeProcessor'           |
@@ -43,6 +57,8 @@
 // is found, and an invocation that the official 4.x client would crash on without telling the
 // Runtime API (bad event JSON, bad client-context header, an uncaught exception) gets its
 // error posted first.
+
+import { nextRetryFrom } from './retry.mjs';
 
 const CALLBACK_REFUSED_NODE22 =
   'ERROR: AWS Lambda does not support callback-based function handlers when using Node.js 22 with Managed Instances. ' +
@@ -83,6 +99,7 @@ const ERROR_CLASS_NAMES = Object.freeze({
   CallbackHandlerDeprecated: 'CallbackHandlerDeprecatedError',
   UnhandledPromiseRejection: 'UnhandledPromiseRejection',
   NodeJsExit: 'NodeJsExit',
+  MissingRequestId: 'MissingRequestId', // ours: no official class (docs/reliability.md)
 });
 
 function v3Mode(reason) {
@@ -97,19 +114,25 @@ function v3Mode(reason) {
     legacyContext: true,
     syncResultIsResponse: false,
     postAfterImmediate: false,
+    postResponseAsync: false,
     streamingFailuresAreErrors: false,
     nextAfterImmediate: true,
     processErrors: 'report-and-exit',
     uncaughtExceptionExitCode: 129,
     unhandledRejectionExitCode: 128,
     runtimeApiFailureExitCode: 129,
+    nextRetry: null,
+    failedPostEndsProcess: true,
+    initErrorUntilFirstEvent: true,
     initFailure: { title: 'Uncaught Exception', crash: false, exitCode: 129 },
     errorNameIsOwn: false,
     errorClassNames: ERROR_CLASS_NAMES,
     userCodeSyntaxKeepsStack: false,
+    errorBody: 'v3',
     stringifyErrorType: 'Error',
     contextErrorStyle: 'v3',
     contextHasTraceId: false,
+    traceIdInEnv: true,
     loadCommonJsWithRequire: true,
     neverSettledNonAsync: 'null-response',
     handlerReceiver: 'Runtime',
@@ -130,19 +153,31 @@ function v4Mode(env, reason, managedInstances) {
     legacyContext: false,
     syncResultIsResponse: true,
     postAfterImmediate: true,
+    // Managed Instances: a synchronous POST of a large response held every other invocation of
+    // the worker (measured: docs/event-loop.md).
+    postResponseAsync: managedInstances,
     streamingFailuresAreErrors: true,
     nextAfterImmediate: false,
     processErrors: 'crash',
     uncaughtExceptionExitCode: 1,
     unhandledRejectionExitCode: 1,
     runtimeApiFailureExitCode: 1,
+    // Managed Instances: a worker serves several invocations and the environment many workers,
+    // so one failure of the Runtime API must not end either (issue 19; the official 4.0.2
+    // retries GET next in the worker and logs a failed post).
+    nextRetry: managedInstances ? nextRetryFrom(env) : null,
+    failedPostEndsProcess: !managedInstances,
+    initErrorUntilFirstEvent: false,
     initFailure: { title: 'Init Error', crash: true, exitCode: 1 },
     errorNameIsOwn: true,
     errorClassNames: { ...ERROR_CLASS_NAMES, HandlerNotFound: 'HandlerNotFoundError', MalformedHandlerName: 'MalformedHandlerNameError' },
     userCodeSyntaxKeepsStack: true,
+    errorBody: 'v4',
     stringifyErrorType: 'Runtime.JSONStringifyError',
     contextErrorStyle: 'v4',
     contextHasTraceId: true,
+    // Managed Instances: invocations overlap, and process.env is the worker's, shared by them.
+    traceIdInEnv: !managedInstances,
     loadCommonJsWithRequire: false,
     neverSettledNonAsync: 'node-js-exit',
     handlerReceiver: 'BufferedInvokeProcessor',

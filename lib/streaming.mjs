@@ -56,6 +56,7 @@ import native from './native.mjs';
 import { errorPost } from './errors.mjs';
 import { mode } from './mode.mjs';
 import { streamingHighWaterMark } from './awslambda.mjs';
+import { isEpochDeadline } from './context.mjs';
 
 const { ResponseStreamWriter } = native;
 
@@ -263,7 +264,8 @@ function streamOutcome(stream, deadlineMs) {
   if (stream.writableFinished) return Promise.resolve('finished');
   if (stream.destroyed) return Promise.resolve('closed');
   return new Promise((resolve) => {
-    const delay = Math.max(0, (Number(deadlineMs) || 0) - Date.now() - DEADLINE_MARGIN_MS);
+    // A deadline that is not an epoch time (an emulator's) is no deadline: wait, as officially.
+    const delay = isEpochDeadline(deadlineMs) ? Math.max(0, deadlineMs - Date.now() - DEADLINE_MARGIN_MS) : Infinity;
     const timer = setTimeout(() => settle('deadline'), Math.min(delay, 2 ** 31 - 1));
     const onFinish = () => settle('finished');
     const onClose = () => settle(stream.writableFinished ? 'finished' : 'closed');

@@ -86,14 +86,15 @@ export function workerScaling({ workers, start, cpus, max = MAX_PER_CPU * cpus, 
   return function step() {
     const cpu = cpuUsage();
     const at = now();
-    const elu = new Map(workers.map((w) => [w, w.performance.eventLoopUtilization()]));
+    const list = [...workers]; // an array or the live set: the workers now
+    const elu = new Map(list.map((w) => [w, w.performance.eventLoopUtilization()]));
     const used = (cpu.user - last.cpu.user + cpu.system - last.cpu.system) / 1000 / (at - last.at) / cpus;
     // Only workers seen in the previous interval too (a starting worker is busy loading).
-    const busy = workers.filter((w) => last.elu.has(w)).map((w) => w.performance.eventLoopUtilization(elu.get(w), last.elu.get(w)).utilization);
+    const busy = list.filter((w) => last.elu.has(w)).map((w) => w.performance.eventLoopUtilization(elu.get(w), last.elu.get(w)).utilization);
     const saturated = busy.length > 0 && Math.min(...busy) > SATURATED_ELU && used < CPU_TO_SPARE;
     last = { cpu, at, elu };
     strikes = saturated ? strikes + 1 : 0;
-    if (strikes >= 2 && workers.length < max) {
+    if (strikes >= 2 && list.length < max) {
       strikes = 0;
       start();
       return true;

@@ -1,7 +1,8 @@
 // Managed Instances (4.x with AWS_LAMBDA_MAX_CONCURRENCY): the main thread only starts worker
 // threads, each a whole runtime (index.mjs again: its own client, handler, and invoke loop,
-// which itself serves several invocations at once), and waits for them, as the official 4.x
-// client does. Loaded only in that mode.
+// which itself serves several invocations at once), and watches them, as the official 4.x
+// client does; it also restarts one that dies. Both sides of that conversation live here.
+// Loaded only in that mode.
 import { builtin } from './builtin.mjs';
 import { formatErrorForText } from './logging.mjs';
 import { availableCpus, workerCount, workerResourceLimits, workerScaling } from './worker-sizing.mjs';
@@ -15,44 +16,117 @@ const SCALING_INTERVAL_MS = 500;
 // Node refuses these in a worker's execArgv (the official client drops the same three).
 const WORKER_REFUSED_FLAGS = ['--expose-gc', '--max-semi-space-size', '--max-old-space-size'];
 
+// How a worker tells the main thread where it stands (worker_threads messages and workerData).
+const SIGNAL = 'lambdaRapidWorker';
+const QUICK_DEATH_MS = 1000;
+const MAX_RESTART_DELAY_MS = 10_000;
+
+const threads = builtin('node:worker_threads');
+export const { isMainThread } = threads;
+/** This worker was started again after one died: its init is not the environment's. */
+export const isRestartedWorker = Boolean(threads.workerData?.[SIGNAL]?.restarted);
+
+/** Worker side: init is done and the invoke loop runs (a worker that dies now is restarted). */
+export function reportServing() {
+  threads.parentPort?.postMessage({ [SIGNAL]: 'serving' });
+}
+
+/** Worker side: GET next failed `attempts` times in a row; the environment cannot go on. */
+export function reportRuntimeApiGone(attempts, err) {
+  threads.parentPort?.postMessage({ [SIGNAL]: 'runtime-api-gone', attempts, message: String(err?.message ?? err) });
+}
+
 /**
- * Runs `count` workers on `entry` (with this process's arguments and environment) until every
- * one has ended. A worker that fails or exits with a code other than 0 is reported on stderr,
- * as the official main thread does it: its console is not patched, so `Worker N error:` or
- * `Worker N exit:` then a tab and the error as JSON. The others go on.
+ * Runs `count` workers on `entry` (with this process's arguments and environment) and resolves
+ * with the process's exit code once the environment cannot go on. A worker that fails or exits
+ * with a code other than 0 is reported on stderr, as the official main thread does it: its
+ * console is not patched, so `Worker N error:` or `Worker N exit:` then a tab and the error as
+ * JSON. Unlike the official client (which lets the capacity shrink and exits 0 when the last
+ * worker has ended), a worker that dies after its init is started again (after a backoff when
+ * it lived less than a second); the process ends with 1 when a worker gave up on the Runtime
+ * API (lib/retry.mjs), or when no worker is left because every one failed its init.
  */
-export async function runWorkers({ entry, count = workerCount(), verbose = () => {} }) {
+export function runWorkers({ entry, endpoint, count = workerCount(), verbose = () => {} }) {
   verbose('WorkerManager', () => `Starting ${count} worker threads`);
   const execArgv = process.execArgv.filter((arg) => !WORKER_REFUSED_FLAGS.some((flag) => arg.startsWith(flag)));
   const resourceLimits = workerResourceLimits();
-  const workers = [];
-  const ended = [];
-  const start = () => {
-    const id = workers.length;
-    const worker = new Worker(entry, { argv: process.argv.slice(2), env: process.env, execArgv, resourceLimits });
-    workers.push(worker);
-    ended.push(new Promise((resolve) => {
-      worker.on('error', (err) => {
-        console.error(`Worker ${id} error:`, formatErrorForText(intoError(err)));
-        resolve();
-      });
-      worker.on('exit', (code) => {
-        if (code !== 0) console.error(`Worker ${id} exit:`, formatErrorForText(new Error(`Worker ${id} exited with code ${code}`)));
-        resolve();
-      });
-    }));
-  };
-  for (let id = 0; id < count; id++) start();
+  const live = new Set();
+  let restartsPending = 0;
+  let ending = false;
+  let resolveExit;
+  const exitCode = new Promise((resolve) => { resolveExit = resolve; });
+
+  // The record first, then every worker ended (their output flushed), then the exit code.
+  async function endEnvironment(record) {
+    if (ending) return;
+    ending = true;
+    clearInterval(scaling);
+    console.error(record);
+    await Promise.all([...live].map((w) => w.terminate().catch(() => {})));
+    verbose('WorkerManager', () => 'All workers have exited');
+    resolveExit(1);
+  }
+
+  function start(id, { restarted = false, quickDeaths = 0 } = {}) {
+    const startedAt = Date.now();
+    let serving = false;
+    const worker = new Worker(entry, {
+      argv: process.argv.slice(2), env: process.env, execArgv, resourceLimits, workerData: { [SIGNAL]: { id, restarted } },
+    });
+    live.add(worker);
+    worker.on('message', (message) => {
+      if (message?.[SIGNAL] === 'serving') serving = true;
+      else if (message?.[SIGNAL] === 'runtime-api-gone') {
+        endEnvironment(`Worker ${id} could not reach the Runtime API at ${endpoint} after ${message.attempts} attempts: ` +
+          `the environment cannot go on. Last error: ${message.message}`);
+      }
+    });
+    worker.on('error', (err) => {
+      console.error(`Worker ${id} error:`, formatErrorForText(intoError(err)));
+    });
+    worker.on('exit', (code) => {
+      live.delete(worker);
+      if (ending) return;
+      if (code !== 0) console.error(`Worker ${id} exit:`, formatErrorForText(new Error(`Worker ${id} exited with code ${code}`)));
+      if (!serving) {
+        // Its init failed (and was reported): starting it again would fail the same way.
+        if (live.size === 0 && restartsPending === 0) {
+          endEnvironment('No worker is left: every worker failed its initialization (the errors are above); the environment cannot go on');
+        }
+        return;
+      }
+      const { delay, quickDeaths: deaths } = restartDelay(Date.now() - startedAt, quickDeaths);
+      restartsPending += 1;
+      setTimeout(() => {
+        restartsPending -= 1;
+        if (ending) return;
+        console.error(`Worker ${id} restarted (it ended with code ${code})`);
+        start(id, { restarted: true, quickDeaths: deaths });
+      }, delay);
+    });
+  }
+
+  for (let id = 0; id < count; id++) start(id);
   // More workers while these wait on the Runtime API (lib/worker-sizing.mjs), unless the count is fixed.
-  const scaling = process.env.AWS_LAMBDA_NODEJS_WORKER_COUNT ? null : setInterval(workerScaling({
-    workers, cpus: availableCpus(), start: () => {
-      verbose('WorkerManager', () => `Starting worker ${workers.length}: the workers wait on the Runtime API`);
-      start();
+  let nextId = count;
+  const scaling = process.env.AWS_LAMBDA_NODEJS_WORKER_COUNT ? undefined : setInterval(workerScaling({
+    workers: live, cpus: availableCpus(), start: () => {
+      verbose('WorkerManager', () => `Starting worker ${nextId}: the workers wait on the Runtime API`);
+      start(nextId++);
     },
   }), SCALING_INTERVAL_MS).unref();
-  for (let i = 0; i < ended.length; i++) await ended[i]; // a worker started meanwhile is waited for too
-  clearInterval(scaling);
-  verbose('WorkerManager', () => 'All workers have exited');
+  return exitCode;
+}
+
+/**
+ * When to start again a worker that lived `livedMs` and had died `quickDeaths` times in a row
+ * within a second of its start: at once after a longer life, else 100 ms doubling to 10 s, so
+ * that a function that crashes its worker at every start does not spin the CPU.
+ */
+export function restartDelay(livedMs, quickDeaths) {
+  if (livedMs >= QUICK_DEATH_MS) return { delay: 0, quickDeaths: 0 };
+  const deaths = quickDeaths + 1;
+  return { delay: Math.min(100 * 2 ** (deaths - 1), MAX_RESTART_DELAY_MS), quickDeaths: deaths };
 }
 
 const intoError = (err) => (err instanceof Error ? err : new Error(String(err)));

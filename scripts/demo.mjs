@@ -104,4 +104,7 @@ console.log(`
 cold = start-up to first answer (runtime init included); warm = one HTTP invoke round trip on a
 warm runtime. callback waits 5 ms and streaming 3 x 20 ms by design. Try it yourself:
   node bin/lambda-rapid.mjs serve hello.handler --task-root examples   (npx lambda-rapid ... once installed)
-  curl -XPOST "http://127.0.0.1:9000/2015-03-31/functions/function/invocations" -d '{"name":"you"}'`);
+  curl -XPOST "http://127.0.0.1:9000/2015-03-31/functions/function/invocations" -d '{"name":"you"}'
+or as a local web server (a page and a JSON API; edit examples/web/app.mjs and reload):
+  node bin/lambda-rapid.mjs serve app.handler --task-root examples/web --http --watch
+  open http://127.0.0.1:9000/`);

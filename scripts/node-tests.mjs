@@ -45,9 +45,38 @@ function provisionRie() {
   return RIE;
 }
 
+const CARGO_LAMBDA_DIR = path.join(ROOT, '.cache', 'cargo-lambda');
+// Pinned: the version whose behaviour docs/reliability.md records.
+const CARGO_LAMBDA_VERSION = '1.9.2';
+
+/**
+ * cargo-lambda's emulator for __test__/emulator-cargo-lambda.spec.mjs: a PyPI package holding
+ * one native binary, installed into .cache/ once (~3 s, 34 MB; --no-deps leaves out the ~400 MB
+ * ziglang wheel, needed only to cross-compile Rust). Returns the binary, or null with the reason
+ * printed (the spec then skips).
+ */
+function provisionCargoLambda() {
+  if (process.env.LAMBDA_RAPID_CARGO_LAMBDA) return process.env.LAMBDA_RAPID_CARGO_LAMBDA;
+  const bin = path.join(CARGO_LAMBDA_DIR, 'bin', 'cargo-lambda');
+  if (fs.existsSync(bin)) return bin;
+  const args = ['-m', 'pip', 'install', '--quiet', '--no-deps', '--no-cache-dir', '--disable-pip-version-check',
+    '--upgrade', '--target', CARGO_LAMBDA_DIR, `cargo-lambda==${CARGO_LAMBDA_VERSION}`];
+  console.log(`$ python3 ${args.join(' ')}`);
+  const r = spawnSync('python3', args, {
+    cwd: ROOT, stdio: 'inherit', timeout: 300_000, env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' },
+  });
+  if (r.status !== 0 || !fs.existsSync(bin)) {
+    console.log(`test: cargo-lambda could not be installed (${r.error?.message ?? `pip exited ${r.status ?? r.signal}`}): ` +
+      'emulator-cargo-lambda.spec.mjs will skip');
+    return null;
+  }
+  return bin;
+}
+
 /**
  * The environment the specs run with: NODE24 for the 4.x-mode specs (installed from the npm
- * registry into .cache/node24 unless given), LAMBDA_RAPID_RIE for the RIE cross-check. What
+ * registry into .cache/node24 unless given), LAMBDA_RAPID_RIE for the RIE cross-check,
+ * LAMBDA_RAPID_CARGO_LAMBDA for the run under cargo-lambda's emulator. What
  * cannot be had is printed; the specs that need it skip, saying why.
  */
 export function provisionTestEnv() {
@@ -60,6 +89,8 @@ export function provisionTestEnv() {
   }
   const rie = provisionRie();
   if (rie) env.LAMBDA_RAPID_RIE = rie;
+  const cargoLambda = provisionCargoLambda();
+  if (cargoLambda) env.LAMBDA_RAPID_CARGO_LAMBDA = cargoLambda;
   return env;
 }
 

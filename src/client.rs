@@ -178,9 +178,11 @@ fn invocation_from_answer(
             String::from_utf8_lossy(&body).into_owned(),
         ));
     }
+    // Values as bytes: `HeaderValue::to_str` refuses anything but visible ASCII, and an id or a
+    // client context in UTF-8 is what the official clients serve (src/invocation.rs decodes).
     let headers = headers
         .iter()
-        .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)));
+        .map(|(name, value)| (name.as_str(), value.as_bytes()));
     Invocation::from_parts(headers, body)
 }
 
@@ -224,6 +226,11 @@ fn read_body(body: &mut ureq::Body) -> Result<Vec<u8>, RuntimeApiError> {
 
 fn transport_error(e: ureq::Error) -> RuntimeApiError {
     match e {
+        // An answer that broke off after it began (src/client/transport.rs).
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => RuntimeApiError::new(
+            ErrorCode::Protocol,
+            format!("the Runtime API's answer broke off: {io}"),
+        ),
         ureq::Error::Io(_)
         | ureq::Error::ConnectionFailed
         | ureq::Error::HostNotFound

@@ -1,5 +1,5 @@
 //! The one error type of the crate: a stable `code` that JS branches on, a readable message, and
-//! the context a caller needs to act (HTTP status and body, the request id of a bad invocation).
+//! the context a caller needs to act (HTTP status and body).
 
 use std::fmt;
 
@@ -11,9 +11,9 @@ pub enum ErrorCode {
     Unreachable,
     /// The Runtime API answered with a status that is not 2xx.
     Status,
-    /// The Runtime API answered GET next with an invocation we cannot serve (missing or
-    /// implausible headers). Carries the request id when there was one, so that the loop can
-    /// report the error for that invocation.
+    /// The Runtime API answered GET next with an event we cannot serve: one without a request
+    /// id, which no POST can name (src/invocation.rs serves every other shape, as the official
+    /// clients do).
     InvalidInvocation,
     /// Anything else at the HTTP layer (bad response framing, I/O in the middle of a body).
     Protocol,
@@ -39,8 +39,6 @@ pub struct RuntimeApiError {
     pub status: Option<u16>,
     /// The Runtime API's error body, for `ErrorCode::Status`.
     pub body: Option<String>,
-    /// The invocation's id, for `ErrorCode::InvalidInvocation` when the header was present.
-    pub request_id: Option<String>,
 }
 
 impl RuntimeApiError {
@@ -50,7 +48,6 @@ impl RuntimeApiError {
             message: message.into(),
             status: None,
             body: None,
-            request_id: None,
         }
     }
 
@@ -68,11 +65,8 @@ impl RuntimeApiError {
         }
     }
 
-    pub fn invalid_invocation(request_id: Option<String>, message: impl Into<String>) -> Self {
-        RuntimeApiError {
-            request_id,
-            ..RuntimeApiError::new(ErrorCode::InvalidInvocation, message)
-        }
+    pub fn invalid_invocation(message: impl Into<String>) -> Self {
+        RuntimeApiError::new(ErrorCode::InvalidInvocation, message)
     }
 }
 

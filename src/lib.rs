@@ -105,7 +105,7 @@ fn invocation_to_js(
     }
 }
 
-/// The only place a core error becomes a JS error: `code`, `status`, `body`, `requestId`.
+/// The only place a core error becomes a JS error: `code`, `status`, `body`.
 fn to_js_error(env: &Env, e: RuntimeApiError) -> Error {
     let build = || -> Result<Error> {
         let mut obj = env.create_error(Error::new(Status::GenericFailure, e.message.clone()))?;
@@ -115,9 +115,6 @@ fn to_js_error(env: &Env, e: RuntimeApiError) -> Error {
         }
         if let Some(body) = &e.body {
             obj.set("body", body.as_str())?;
-        }
-        if let Some(id) = &e.request_id {
-            obj.set("requestId", id.as_str())?;
         }
         Ok(Error::from(obj.to_unknown()))
     };
@@ -654,6 +651,9 @@ pub struct BindingEmulatorOptions {
     pub host: Option<String>,
     /// Invoke API port: 9000 by default, 0 for a free one.
     pub port: Option<u32>,
+    /// Serve plain HTTP on that port instead of the invoke API, each request becoming the event
+    /// of a Function URL (`url`) or an API Gateway REST API proxy (`apigw-v1`).
+    pub http: Option<String>,
     pub timeout_seconds: Option<f64>,
     pub function_name: Option<String>,
     pub memory_mb: Option<u32>,
@@ -664,6 +664,8 @@ pub struct BindingEmulatorOptions {
     pub log_format: Option<String>,
     pub log_level: Option<String>,
     pub max_concurrency: Option<u32>,
+    /// Runtimes serving in parallel, each its own process (default 1).
+    pub instances: Option<u32>,
     /// Print START/END/REPORT lines (default true).
     pub platform_logs: Option<bool>,
     pub env: Option<std::collections::HashMap<String, String>>,
@@ -730,8 +732,20 @@ pub fn start_emulator(env: Env, options: BindingEmulatorOptions) -> Result<Emula
             ))
         }
     };
+    let front = match options.http.as_deref() {
+        None => emulator::Front::InvokeApi,
+        Some(name) => emulator::EventFormat::from_name(name)
+            .map(emulator::Front::Http)
+            .ok_or_else(|| {
+                emulator_error(
+                    &env,
+                    format!("http event format must be url or apigw-v1, not {name}"),
+                )
+            })?,
+    };
     let config = emulator::EmulatorConfig {
         command: options.command,
+        front,
         task_root: options.task_root.map(Into::into).unwrap_or(defaults.task_root),
         handler: options.handler.unwrap_or(defaults.handler),
         invoke_host: options.host.unwrap_or(defaults.invoke_host),
@@ -746,6 +760,7 @@ pub fn start_emulator(env: Env, options: BindingEmulatorOptions) -> Result<Emula
         log_format,
         log_level: options.log_level,
         max_concurrency: options.max_concurrency.map_or(1, |n| n as usize),
+        instances: options.instances.map_or(1, |n| n as usize),
         platform_logs: options.platform_logs.unwrap_or(true),
         env: options.env.map(|m| m.into_iter().collect()).unwrap_or_default(),
         logs_to_stderr: options.logs_to_stderr.unwrap_or(false),
@@ -780,6 +795,13 @@ impl Emulator {
             crashes: s.crashes,
             init_errors: s.init_errors,
         }
+    }
+
+    /// The function's code changed: the next invocation runs on a fresh runtime, once the
+    /// current one has finished what it holds (`serve --watch`).
+    #[napi]
+    pub fn recycle(&self) {
+        self.inner.recycle();
     }
 
     /// Kills the runtime, fails what is pending, closes every socket. Idempotent.

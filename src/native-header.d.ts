@@ -16,6 +16,4 @@ export interface RuntimeApiError extends Error {
   status?: number
   /** The Runtime API's error body, for ERR_RUNTIME_API_STATUS. */
   body?: string
-  /** The invocation's id, for ERR_RUNTIME_API_INVALID_INVOCATION when the API sent one. */
-  requestId?: string
 }

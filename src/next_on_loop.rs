@@ -519,9 +519,23 @@ unsafe extern "C" fn on_closed(handle: *mut c_void) {
 }
 
 unsafe extern "C" fn on_teardown(_hook: sys::napi_async_cleanup_hook_handle, arg: *mut c_void) {
+    let base = arg.cast::<Header>();
     // SAFETY: the header the hook was added for; libuv still holds its share (the hook is
     // removed in `on_closed`, which Node waits for).
-    unsafe { close(arg.cast()) };
+    unsafe { close(base) };
+    // A pending GET keeps its state alive (`Pending::keep_alive`), so nothing would ever close
+    // its connection: a Managed Instances worker that dies would leave a GET that the Runtime
+    // API answers with an invocation nobody reads. Its socket is closed here, after the handle
+    // (libuv's rule); the promise is never settled, as nothing runs any more.
+    // SAFETY: the state outlives the watch that points at it (it is kept alive by the pending
+    // GET, or closes its watch when dropped).
+    let state = unsafe { &*(*base).state.cast::<RefCell<State>>() };
+    let pending = match state.try_borrow_mut() {
+        Ok(mut borrowed) => borrowed.pending.take(),
+        Err(_) => None,
+    };
+    // Dropped once the state is no longer borrowed: this may drop the state itself.
+    drop(pending);
 }
 
 fn watch_layout(uv: &Uv) -> std::alloc::Layout {

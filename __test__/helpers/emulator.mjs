@@ -114,6 +114,16 @@ export async function invokeHttp(port, event, { path: p = INVOKE_PATH, method = 
   return { status: res.status, headers: res.headers, text, json, functionError: res.headers.get('x-amz-function-error') };
 }
 
+/**
+ * One GET (or `init.method`) of `path` from `serve --http`, redirects not followed.
+ * Resolves `{ status, headers, bytes, text }`.
+ */
+export async function httpGet(port, path = '/', init = {}) {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { redirect: 'manual', ...init });
+  const bytes = Buffer.from(await res.arrayBuffer());
+  return { status: res.status, headers: res.headers, bytes, text: bytes.toString() };
+}
+
 /** Whether a process exists (signal 0 probes without signalling). */
 export function processExists(pid) {
   try {

@@ -128,10 +128,15 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
           return;
         }
         const reply = waiter.reply ?? { status: 202, body: '{"status":"OK"}' };
-        res.writeHead(reply.status, { 'Content-Type': 'application/json' });
-        res.end(reply.body);
-        if (reply.status < 300) pending.delete(id);
-        waiter.resolve({ kind: m[2], entry, status: reply.status });
+        const answer = () => {
+          res.writeHead(reply.status, { 'Content-Type': 'application/json' });
+          res.end(reply.body);
+          if (reply.status < 300) pending.delete(id);
+          waiter.resolve({ kind: m[2], entry, status: reply.status });
+        };
+        // A slow Runtime API: the post is answered once holdReply()'s promise settles.
+        if (waiter.holdReply) waiter.holdReply(entry).finally(answer);
+        else answer();
         return;
       }
       res.writeHead(404, { 'Content-Type': 'application/json' });
@@ -164,12 +169,13 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
     /**
      * Queues one event. Resolves with `{ kind: 'response'|'error', entry, status }` when the
      * runtime posts for it. `body` is sent as is (string/Buffer) or JSON-encoded otherwise.
-     * `reply` overrides the status/body the server answers the post with (e.g. a 413).
+     * `reply` overrides the status/body the server answers the post with (e.g. a 413);
+     * `holdReply(entry)` returns a promise the answer waits for (a slow Runtime API).
      */
     invoke(event, { requestId = randomUUID(), deadlineMs = Date.now() + FAR_DEADLINE_MS, arn = ARN,
-      headers = {}, contentType = 'application/json', reply } = {}) {
+      headers = {}, contentType = 'application/json', reply, holdReply } = {}) {
       const body = typeof event === 'string' || Buffer.isBuffer(event) ? event : JSON.stringify(event);
-      const done = bounded(new Promise((resolve) => pending.set(requestId, { resolve, reply })),
+      const done = bounded(new Promise((resolve) => pending.set(requestId, { resolve, reply, holdReply })),
         `no response or error posted for request ${requestId}`);
       const item = { requestId, deadlineMs, arn, headers, contentType, body };
       const res = waitingNext.shift();

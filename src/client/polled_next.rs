@@ -396,11 +396,24 @@ impl PolledNext {
     }
 
     /// The connection closed before any byte of an answer: the request goes once more, on a
-    /// new connection (the blocking client's policy, src/client.rs).
+    /// new connection (the blocking client's policy, src/client.rs). Once bytes of the answer
+    /// arrived, the break is the answer's: the Runtime API may have handed the event out, so it
+    /// is reported as such (how far the head got) and not sent again.
     fn retry_or_fail(&mut self, e: io::Error) -> Result<Phase, RuntimeApiError> {
         self.retire_stream();
+        let received = self.head.len();
         self.head.clear();
-        if !self.answered && !self.retried {
+        if self.answered {
+            let how = if e.kind() == io::ErrorKind::UnexpectedEof {
+                "the connection closed".to_owned()
+            } else {
+                format!("the connection was reset ({e})")
+            };
+            return Err(protocol(&format!(
+                "the Runtime API's answer to GET next broke off inside its head: {how} after {received} bytes of it had arrived"
+            )));
+        }
+        if !self.retried {
             self.retried = true;
             return self.connect_from(0);
         }

@@ -107,6 +107,10 @@ pub struct RapidTransport {
     alive_at: u64,
     /// An EOF or an I/O error was seen: never reuse.
     broken: bool,
+    /// Bytes received since the last request went out: a reset after some of an answer arrived
+    /// is that answer breaking off, not a connection the server dropped unread (the client
+    /// retries only the latter, src/client.rs).
+    answer_bytes: usize,
 }
 
 impl RapidTransport {
@@ -117,11 +121,32 @@ impl RapidTransport {
             alive_at: staleness.generation(),
             staleness,
             broken: false,
+            answer_bytes: 0,
         }
     }
 
     fn shutdown_handle(&self) -> Weak<dyn ShutdownHandle> {
         Arc::downgrade(&self.stream) as Weak<dyn ShutdownHandle>
+    }
+
+    /// A reset once part of the answer arrived becomes `InvalidData`, which the client reports
+    /// as a broken answer (ureq passes I/O errors through unchanged).
+    fn broken_answer(&self, e: io::Error) -> io::Error {
+        let reset = matches!(
+            e.kind(),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+        );
+        if reset && self.answer_bytes > 0 {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the connection was reset after {} bytes of the answer had arrived ({e})",
+                    self.answer_bytes
+                ),
+            )
+        } else {
+            e
+        }
     }
 
     /// Writes every pending output byte in one `write_all`.
@@ -131,6 +156,7 @@ impl RapidTransport {
         }
         let result = (&*self.stream).write_all(&self.buffers.out[..self.buffers.pending]);
         self.buffers.pending = 0;
+        self.answer_bytes = 0;
         result.map_err(|e| {
             self.broken = true;
             Error::Io(e)
@@ -170,7 +196,7 @@ impl Transport for RapidTransport {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     self.broken = true;
-                    return Err(Error::Io(e));
+                    return Err(Error::Io(self.broken_answer(e)));
                 }
                 Ok(n) => break n,
             }
@@ -180,6 +206,7 @@ impl Transport for RapidTransport {
             return Ok(false);
         }
         self.buffers.input_appended(amount);
+        self.answer_bytes += amount;
         self.alive_at = self.staleness.generation();
         Ok(true)
     }

@@ -43,6 +43,8 @@ enum Answer {
     RawThenClose(Vec<u8>),
     /// Closes the connection without answering: a keep-alive connection the server dropped.
     Close,
+    /// Writes these bytes, then resets the connection (RST, not FIN).
+    RawThenReset(Vec<u8>),
     /// Writes these pieces with a pause before each but the first, and keeps the connection open.
     Slowly(Vec<Vec<u8>>),
 }
@@ -131,6 +133,13 @@ fn serve(stream: TcpStream, connection: usize, seen: &Mutex<Vec<Seen>>, handler:
                 let _ = writer.shutdown(std::net::Shutdown::Both);
                 return;
             }
+            Answer::RawThenReset(bytes) => {
+                let _ = writer.write_all(&bytes);
+                // Let the bytes arrive first: a reset discards what the peer has not read.
+                thread::sleep(std::time::Duration::from_millis(50));
+                reset(&writer);
+                return; // the close (reader and writer) sends the RST
+            }
             Answer::Slowly(pieces) => {
                 for (i, piece) in pieces.iter().enumerate() {
                     if i > 0 {
@@ -143,6 +152,26 @@ fn serve(stream: TcpStream, connection: usize, seen: &Mutex<Vec<Seen>>, handler:
             }
         }
     }
+}
+
+/// Makes the close of `stream`'s socket a reset: SO_LINGER on, with a zero timeout.
+fn reset(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket and a linger struct of the size given.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+    // The RST goes out when `serve` returns and drops the last descriptor of the socket.
 }
 
 /// Reads one request (sized or chunked body); `None` when the client closed the connection.
@@ -692,28 +721,137 @@ fn non_2xx_answers_carry_status_and_body_and_keep_the_connection() {
     );
 }
 
+/// An answer whose head is written byte for byte (header values with raw, non-ASCII bytes).
+fn raw_event(head_lines: &[&[u8]], body: &[u8]) -> Vec<u8> {
+    let mut out = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for line in head_lines {
+        out.extend_from_slice(line);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// An answer and what must be read from it.
+struct Tolerated {
+    answer: Vec<u8>,
+    id: &'static str,
+    arn: &'static str,
+    deadline: i64,
+    client_context: Option<&'static str>,
+}
+
+/// What the official clients serve, read over the wire by both GET next paths: raw UTF-8 (and
+/// invalid UTF-8) in header values, a repeated request id, no deadline, cargo-lambda's relative
+/// deadline, no function ARN.
+fn tolerated_answers() -> Vec<Tolerated> {
+    let arn = b"Lambda-Runtime-Invoked-Function-Arn: arn:x".as_slice();
+    vec![
+        Tolerated {
+            answer: raw_event(
+                &[
+                    "Lambda-Runtime-Aws-Request-Id: id-\u{e9}t\u{e9}".as_bytes(),
+                    b"Lambda-Runtime-Deadline-Ms: 1700000000000",
+                    arn,
+                    "Lambda-Runtime-Client-Context: {\"n\":\"J\u{fc}rgen\"}".as_bytes(),
+                ],
+                b"{}",
+            ),
+            id: "id-\u{e9}t\u{e9}",
+            arn: "arn:x",
+            deadline: 1_700_000_000_000,
+            client_context: Some("{\"n\":\"J\u{fc}rgen\"}"),
+        },
+        Tolerated {
+            answer: raw_event(
+                &[
+                    b"Lambda-Runtime-Aws-Request-Id: id-\xff\xfe",
+                    b"Lambda-Runtime-Deadline-Ms: 1700000000000",
+                    arn,
+                ],
+                b"{}",
+            ),
+            id: "id-\u{fffd}\u{fffd}",
+            arn: "arn:x",
+            deadline: 1_700_000_000_000,
+            client_context: None,
+        },
+        Tolerated {
+            answer: raw_event(
+                &[
+                    b"Lambda-Runtime-Aws-Request-Id: first",
+                    b"Lambda-Runtime-Aws-Request-Id: second",
+                    b"Lambda-Runtime-Deadline-Ms: 600000",
+                ],
+                b"{}",
+            ),
+            id: "first",
+            arn: "",
+            deadline: 600_000,
+            client_context: None,
+        },
+        Tolerated {
+            answer: raw_event(&[b"Lambda-Runtime-Aws-Request-Id: no-deadline", arn], b"{}"),
+            id: "no-deadline",
+            arn: "arn:x",
+            deadline: 0,
+            client_context: None,
+        },
+    ]
+}
+
 #[test]
-fn an_invalid_invocation_names_its_request_id_and_keeps_the_connection() {
+fn what_the_official_clients_serve_is_served() {
+    let answers = tolerated_answers();
+    let count = answers.len();
+    let server = Server::start(move |seen, index| {
+        if seen.method == "POST" {
+            Answer::Raw(accepted_202())
+        } else {
+            Answer::Raw(answers[(index / 2) % count].answer.clone())
+        }
+    });
+    let client = server.client();
+    for want in tolerated_answers() {
+        let inv = client.next_invocation().expect("served");
+        assert_eq!(
+            (
+                inv.request_id.as_str(),
+                inv.invoked_function_arn.as_str(),
+                inv.deadline_ms
+            ),
+            (want.id, want.arn, want.deadline)
+        );
+        assert_eq!(inv.client_context.as_deref(), want.client_context);
+        client.post_response(&inv.request_id, b"{}").expect("posted");
+    }
+    let paths: Vec<String> = server.seen().into_iter().map(|s| s.path).collect();
+    assert_eq!(
+        paths[1],
+        "/2018-06-01/runtime/invocation/id-%C3%A9t%C3%A9/response"
+    );
+    assert_eq!(
+        paths[3],
+        "/2018-06-01/runtime/invocation/id-%EF%BF%BD%EF%BF%BD/response"
+    );
+    assert_eq!(paths[5], "/2018-06-01/runtime/invocation/first/response");
+}
+
+#[test]
+fn an_event_without_a_request_id_is_refused_and_the_connection_kept() {
     let server = Server::start(|seen, index| match (seen.method.as_str(), index) {
-        ("GET", 0) => Answer::Raw(sized(
-            "200 OK",
-            &[
-                ("Lambda-Runtime-Aws-Request-Id", "bad-deadline"),
-                ("Lambda-Runtime-Deadline-Ms", "1700000000"),
-                ("Lambda-Runtime-Invoked-Function-Arn", ARN),
-            ],
-            b"{\"dropped\":true}",
-        )),
+        ("GET", 0) => Answer::Raw(raw_event(&[b"Lambda-Runtime-Aws-Request-Id: "], b"{}")),
         _ => lambda_like(seen, index),
     });
     let client = server.client();
     let err = client.next_invocation().unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidInvocation);
-    assert_eq!(err.request_id.as_deref(), Some("bad-deadline"));
-    assert!(err.message.contains("1700000000"), "{}", err.message);
-    client
-        .post_error("bad-deadline", b"{}", "Runtime.InvalidInvocation", None)
-        .expect("error posted");
+    assert!(
+        err.message.contains("Lambda-Runtime-Aws-Request-Id"),
+        "{}",
+        err.message
+    );
     client.next_invocation().expect("the next invocation is fine");
     assert_eq!(server.accepted(), 1);
 }
@@ -752,3 +890,28 @@ fn next_waits_as_long_as_the_api_holds_it() {
 
 /// The same Runtime API, with GET next driven over a non-blocking socket (polled_next.rs).
 mod polled;
+
+#[test]
+fn a_reset_inside_the_answer_head_is_reported_as_a_broken_answer_and_not_retried() {
+    let part = b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: cut\r\n".to_vec();
+    let answer = Mutex::new(Some(Answer::RawThenReset(part.clone())));
+    let server = Server::start(move |seen, index| {
+        answer
+            .lock()
+            .expect("lock")
+            .take()
+            .unwrap_or_else(|| lambda_like(seen, index))
+    });
+    let err = server.client().next_invocation().unwrap_err();
+    assert_eq!(err.code, ErrorCode::Protocol, "{err}");
+    assert!(
+        err.message.contains(&format!("reset after {} bytes", part.len())),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        server.seen().len(),
+        1,
+        "not sent again: the API may have handed the event out"
+    );
+}

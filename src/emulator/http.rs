@@ -11,6 +11,10 @@ use std::sync::Arc;
 
 /// Limits that keep a bad client from holding memory: a request head, and one header line.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// How long, and how much, a refused request's remaining input is drained before the close
+/// (see [`Connection::close_after_answer`]).
+const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+const LINGER_BYTES: usize = 8 * 1024 * 1024;
 
 /// A parsed request line and headers; the body is read separately (it can be streamed).
 #[derive(Debug, Clone)]
@@ -36,19 +40,30 @@ impl RequestHead {
             .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
     }
 
-    /// The declared body length: `Ok(None)` when chunked or absent.
+    /// The declared body length: `Ok(None)` when chunked or absent. Every `Content-Length` (and
+    /// every item of a list in one) must agree: differing lengths make the framing ambiguous, the
+    /// classic request-smuggling shape, which RFC 9112 section 6.3 requires refusing.
     pub fn content_length(&self) -> Result<Option<u64>, HttpError> {
         if self.is_chunked() {
             return Ok(None);
         }
-        match self.header("content-length") {
-            None => Ok(None),
-            Some(v) => v
+        let mut length = None;
+        let values = self
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .flat_map(|(_, v)| v.split(','));
+        for value in values {
+            let n = value
                 .trim()
                 .parse::<u64>()
-                .map(Some)
-                .map_err(|_| HttpError::Malformed("invalid Content-Length")),
+                .map_err(|_| HttpError::Malformed("invalid Content-Length"))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(HttpError::Malformed("conflicting Content-Length headers"));
+            }
+            length = Some(n);
         }
+        Ok(length)
     }
 
     pub fn keep_alive(&self) -> bool {
@@ -73,6 +88,18 @@ pub enum HttpError {
     Io(io::Error),
     Malformed(&'static str),
     TooLarge,
+}
+
+impl HttpError {
+    /// What was wrong, for the answer's message.
+    pub fn why(&self) -> &'static str {
+        match self {
+            HttpError::Closed => "the connection closed",
+            HttpError::Io(_) => "the connection failed",
+            HttpError::Malformed(why) => why,
+            HttpError::TooLarge => "the request head is larger than 64 KiB",
+        }
+    }
 }
 
 impl From<io::Error> for HttpError {
@@ -142,12 +169,38 @@ impl Connection {
         let head_path = path.to_string();
         let http10 = version == "HTTP/1.0";
         let headers = read_fields(&mut self.reader, &mut total)?;
-        Ok(RequestHead {
+        let head = RequestHead {
             method: head_method,
             path: head_path,
             http10,
             headers,
-        })
+        };
+        // Framing is checked before anything is answered (a 100 Continue included).
+        head.content_length()?;
+        Ok(head)
+    }
+
+    /// Closes after a final answer such as a 400 while the client may still be sending: our
+    /// side is shut down (the answer is followed by a FIN) and what the client still sends is
+    /// read and discarded until it closes too, for at most [`LINGER`] and [`LINGER_BYTES`].
+    /// Closing with unread input would send a reset instead, and a reset makes the client's
+    /// kernel drop the answer it has not read yet.
+    pub fn close_after_answer(mut self) {
+        let stream = self.reader.get_ref();
+        if stream.shutdown(std::net::Shutdown::Write).is_err()
+            || stream.set_read_timeout(Some(LINGER)).is_err()
+        {
+            return;
+        }
+        let started = std::time::Instant::now();
+        let mut drained = 0usize;
+        let mut buf = [0u8; 16 * 1024];
+        while drained < LINGER_BYTES && started.elapsed() < LINGER {
+            match self.reader.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => drained += n,
+            }
+        }
     }
 
     pub fn send_continue(&mut self) -> io::Result<()> {
@@ -306,13 +359,26 @@ fn read_fields<R: BufRead>(r: &mut R, total: &mut usize) -> Result<Vec<(String, 
 pub fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        201 => "Created",
         202 => "Accepted",
+        204 => "No Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        401 => "Unauthorized",
         400 => "Bad Request",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         409 => "Conflict",
         413 => "Request Entity Too Large",
+        422 => "Unprocessable Content",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         502 => "Bad Gateway",
         503 => "Service Unavailable",
@@ -504,6 +570,28 @@ mod tests {
             "HTTP/1.1 200 OK\r\nTrailer: X-E\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         ));
         assert!(text.ends_with("2\r\nhi\r\n0\r\nX-E: 1\r\n\r\n"));
+    }
+
+    #[test]
+    fn content_lengths_must_agree() {
+        let head = |values: &[&str]| RequestHead {
+            method: "POST".into(),
+            path: "/".into(),
+            http10: false,
+            headers: values
+                .iter()
+                .map(|v| ("Content-Length".to_string(), v.to_string()))
+                .collect(),
+        };
+        assert_eq!(head(&["5"]).content_length().ok(), Some(Some(5)));
+        assert_eq!(head(&["5", "5"]).content_length().ok(), Some(Some(5)));
+        assert_eq!(head(&["5, 5"]).content_length().ok(), Some(Some(5)));
+        for conflicting in [&["5", "6"][..], &["5, 6"][..]] {
+            assert!(matches!(
+                head(conflicting).content_length(),
+                Err(HttpError::Malformed("conflicting Content-Length headers"))
+            ));
+        }
     }
 
     #[test]

@@ -14,14 +14,14 @@ use super::environment::new_request_id;
 use super::errors;
 use super::http::{self, Connection, HttpError, RequestHead};
 use super::reply::ReplySink;
-use super::state::{Invocation, Shared};
+use super::state::{Instances, Invocation};
 use super::MAX_INVOKE_PAYLOAD;
 use crate::base64;
 
 const JSON: &str = "application/json";
 const ERROR_TYPE: &str = "x-amzn-ErrorType";
 
-pub fn serve_connection(shared: &Arc<Shared>, stream: TcpStream) {
+pub fn serve_connection(instances: &Instances, stream: TcpStream) {
     let Ok(mut conn) = Connection::new(stream) else {
         return;
     };
@@ -36,8 +36,8 @@ pub fn serve_connection(shared: &Arc<Shared>, stream: TcpStream) {
         let head = match head {
             Ok(h) => h,
             Err(HttpError::Closed) | Err(HttpError::Io(_)) => return,
-            Err(_) => {
-                let body = errors::service_error("Malformed HTTP request");
+            Err(e) => {
+                let body = errors::service_error(&format!("Malformed HTTP request: {}", e.why()));
                 let _ = http::write_response(
                     &mut conn.writer,
                     400,
@@ -48,11 +48,12 @@ pub fn serve_connection(shared: &Arc<Shared>, stream: TcpStream) {
                     body.as_bytes(),
                     false,
                 );
+                conn.close_after_answer();
                 return;
             }
         };
         let keep_alive = head.keep_alive();
-        match handle(shared, &mut conn, &head, keep_alive) {
+        match handle(instances, &mut conn, &head, keep_alive) {
             Handled::Continue => {}
             Handled::Pending(sink) => previous = Some(sink),
             Handled::Close => return,
@@ -94,7 +95,9 @@ fn is_invoke_path(path: &str) -> bool {
 }
 
 /// Answers (or queues) one request.
-fn handle(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, keep_alive: bool) -> Handled {
+fn handle(instances: &Instances, conn: &mut Connection, head: &RequestHead, keep_alive: bool) -> Handled {
+    // Every instance runs the same function: any one's configuration will do.
+    let shared = &instances.0[0];
     if !is_invoke_path(&head.path) {
         let _ = skip(conn, head);
         return service_error(
@@ -218,7 +221,7 @@ fn handle(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, keep_
             )
         }
     }
-    if !shared.enqueue(inv) {
+    if !instances.enqueue(inv) {
         return service_error(
             conn,
             503,

@@ -10,12 +10,16 @@
 //!
 //! Module map: `http` (the small HTTP/1.1 server side), `state` (the queue, the invocations in
 //! flight, the replies), `runtime_api` (what the runtime talks to), `invoke_api` (what the caller
-//! talks to), `supervisor` (the child process), `platform_log` (START/END/REPORT lines),
-//! `environment` (the Lambda environment variables).
+//! talks to), `http_front`, `http_event` and `http_reply` (`serve --http`: HTTP requests as
+//! Function URL or API Gateway events, answers mapped back), `supervisor` (the child process), `platform_log`
+//! (START/END/REPORT lines), `environment` (the Lambda environment variables).
 
 pub mod environment;
 pub mod errors;
 pub mod http;
+pub mod http_event;
+pub mod http_front;
+pub mod http_reply;
 pub mod invoke_api;
 pub mod platform_log;
 pub mod reply;
@@ -31,8 +35,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+pub use http_event::EventFormat;
 pub use platform_log::LogFormat;
-use state::Shared;
+use state::{Instances, Shared};
 
 /// Lambda's limit on a buffered request or response payload (6 MiB).
 pub const MAX_INVOKE_PAYLOAD: usize = 6 * 1024 * 1024;
@@ -48,6 +53,8 @@ pub struct EmulatorConfig {
     /// The function's code directory (`LAMBDA_TASK_ROOT`, and the child's working directory).
     pub task_root: PathBuf,
     pub handler: String,
+    /// What the caller's listener speaks: Lambda's invoke API, or plain HTTP turned into events.
+    pub front: Front,
     /// Address of the invoke API (`127.0.0.1`, port 0 for a free port).
     pub invoke_host: String,
     pub invoke_port: u16,
@@ -65,6 +72,9 @@ pub struct EmulatorConfig {
     /// Invocations one runtime handles at once: 1 unless multi-concurrency is on
     /// (`AWS_LAMBDA_MAX_CONCURRENCY`, Lambda Managed Instances).
     pub max_concurrency: usize,
+    /// Runtimes serving in parallel (each its own process, queue and Runtime API), as Lambda
+    /// scales a function out to several execution environments.
+    pub instances: usize,
     /// Print Lambda's platform lines (START, END, REPORT, INIT_REPORT) to stdout.
     pub platform_logs: bool,
     /// Extra environment for the function, applied over the Lambda variables.
@@ -82,6 +92,7 @@ impl Default for EmulatorConfig {
             command: None,
             task_root: PathBuf::from("."),
             handler: "index.handler".into(),
+            front: Front::InvokeApi,
             invoke_host: "127.0.0.1".into(),
             invoke_port: 9000,
             timeout: Duration::from_secs(3),
@@ -94,6 +105,7 @@ impl Default for EmulatorConfig {
             log_format: LogFormat::Text,
             log_level: None,
             max_concurrency: 1,
+            instances: 1,
             platform_logs: true,
             env: Vec::new(),
             logs_to_stderr: false,
@@ -102,9 +114,18 @@ impl Default for EmulatorConfig {
     }
 }
 
+/// What the listener on `invoke_host:invoke_port` serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Front {
+    /// The Lambda invoke API (`POST /2015-03-31/functions/<name>/invocations`), as AWS's RIE.
+    InvokeApi,
+    /// Any HTTP request, as the event of a Function URL or an API Gateway REST API.
+    Http(EventFormat),
+}
+
 /// A running emulator. Dropping it stops it.
 pub struct Emulator {
-    shared: Arc<Shared>,
+    instances: Arc<Instances>,
     invoke_addr: SocketAddr,
     invoke_stop: Arc<AtomicBool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -130,6 +151,11 @@ impl Emulator {
                 message: "max concurrency must be at least 1".into(),
             });
         }
+        if config.instances == 0 || (config.instances > 1 && config.command.is_none()) {
+            return Err(StartError {
+                message: "instances must be at least 1, and 1 for a runtime started by the caller".into(),
+            });
+        }
         if config.command.as_ref().is_some_and(|c| c.is_empty()) {
             return Err(StartError {
                 message: "the runtime command is empty".into(),
@@ -145,20 +171,29 @@ impl Emulator {
         let invoke_addr = listener.local_addr().map_err(|e| StartError {
             message: format!("invoke API address: {e}"),
         })?;
-        let shared = Arc::new(Shared::new(config));
+        let instances = Arc::new(Instances::new(
+            (0..config.instances)
+                .map(|_| Arc::new(Shared::new(config.clone())))
+                .collect(),
+        ));
+        let primary = instances.0[0].clone();
         let mut threads = Vec::new();
 
         let invoke_stop = Arc::new(AtomicBool::new(false));
         {
-            let shared = shared.clone();
             let stop = invoke_stop.clone();
+            let front = config.front;
+            let instances = instances.clone();
             threads.push(spawn_named("lambda-rapid-invoke-accept", move || {
-                accept_loop(listener, &stop, &shared, |shared, stream| {
-                    invoke_api::serve_connection(shared, stream)
+                // Connections are registered with the first instance (so `stop` closes them);
+                // each request picks its instance.
+                accept_loop(listener, &stop, &primary, move |_, stream| match front {
+                    Front::InvokeApi => invoke_api::serve_connection(&instances, stream),
+                    Front::Http(format) => http_front::serve_connection(&instances, stream, format),
                 })
             })?);
         }
-        {
+        for shared in &instances.0 {
             let shared = shared.clone();
             threads.push(spawn_named("lambda-rapid-supervisor", move || {
                 supervisor::run(&shared)
@@ -166,13 +201,13 @@ impl Emulator {
         }
         // In external mode the Runtime API exists before anyone runs; the supervisor never
         // replaces it. With a command, the supervisor binds one per runtime process it starts.
-        if shared.config.command.is_none() {
-            supervisor::open_runtime_api(&shared).map_err(|e| StartError {
+        if config.command.is_none() {
+            supervisor::open_runtime_api(&instances.0[0]).map_err(|e| StartError {
                 message: format!("cannot listen for the Runtime API: {e}"),
             })?;
         }
         Ok(Emulator {
-            shared,
+            instances,
             invoke_addr,
             invoke_stop,
             threads: Mutex::new(threads),
@@ -185,18 +220,39 @@ impl Emulator {
 
     /// `host:port` of the Runtime API the current runtime talks to (`None` before one exists).
     pub fn runtime_api_endpoint(&self) -> Option<String> {
-        self.shared.runtime_api_endpoint()
+        self.instances.0[0].runtime_api_endpoint()
     }
 
     /// Counters for tests and the demo: runtimes started, invocations completed.
     pub fn stats(&self) -> state::Stats {
-        self.shared.stats()
+        self.instances
+            .0
+            .iter()
+            .fold(state::Stats::default(), |mut sum, s| {
+                let one = s.stats();
+                sum.runtimes_started += one.runtimes_started;
+                sum.invocations += one.invocations;
+                sum.timeouts += one.timeouts;
+                sum.crashes += one.crashes;
+                sum.init_errors += one.init_errors;
+                sum
+            })
+    }
+
+    /// The function's code changed (`serve --watch`): the next invocation runs on a fresh runtime,
+    /// once the current one has finished what it holds.
+    pub fn recycle(&self) {
+        for s in &self.instances.0 {
+            s.recycle();
+        }
     }
 
     /// Stops serving: the runtime is killed (and waited for), queued and running invocations get
     /// an error, every listener and connection is closed. Idempotent.
     pub fn stop(&self) {
-        self.shared.begin_stop();
+        for s in &self.instances.0 {
+            s.begin_stop();
+        }
         self.invoke_stop.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect_timeout(&self.invoke_addr, Duration::from_millis(200));
         let threads: Vec<_> = match self.threads.lock() {
@@ -206,7 +262,9 @@ impl Emulator {
         for t in threads {
             let _ = t.join();
         }
-        self.shared.close_connections();
+        for s in &self.instances.0 {
+            s.close_connections();
+        }
     }
 }
 
@@ -232,7 +290,7 @@ pub(crate) fn spawn_named<F: FnOnce() + Send + 'static>(
 /// serving each on its own thread. Every connection is registered so `stop` can close it.
 pub(crate) fn accept_loop<F>(listener: TcpListener, stop: &AtomicBool, shared: &Arc<Shared>, serve: F)
 where
-    F: Fn(&Arc<Shared>, TcpStream) + Send + Sync + Copy + 'static,
+    F: Fn(&Arc<Shared>, TcpStream) + Send + Sync + Clone + 'static,
 {
     for stream in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
@@ -249,6 +307,7 @@ where
         };
         let conn_id = shared.register_connection(&stream);
         let shared = shared.clone();
+        let serve = serve.clone();
         let spawned = thread::Builder::new()
             .name("lambda-rapid-conn".into())
             .stack_size(256 * 1024)

@@ -12,6 +12,7 @@ use std::net::Shutdown;
 use std::sync::{Condvar, Mutex};
 
 use super::http::{self, ChunkedResponse, SharedStream};
+use super::http_reply::HttpClientReply;
 use super::state::Reply;
 use crate::base64;
 
@@ -33,6 +34,8 @@ enum Target {
     },
     /// Nobody listens (an asynchronous `Event` invocation).
     Discard,
+    /// An HTTP client of the HTTP front: the answer is mapped back to an HTTP response.
+    HttpClient(HttpClientReply),
 }
 
 pub struct ReplySink {
@@ -55,6 +58,10 @@ impl ReplySink {
             version: version.to_string(),
             streaming: false,
         })
+    }
+
+    pub fn http_client(reply: HttpClientReply) -> Self {
+        Self::new(Target::HttpClient(reply))
     }
 
     pub fn discard() -> Self {
@@ -85,14 +92,19 @@ impl ReplySink {
                 version,
                 streaming,
             } => write_part(stream, *keep_alive, request_id, version, streaming, reply),
+            Target::HttpClient(client) => client.write(reply),
         };
         if last || !ok {
             *finished = true;
-            if let Target::Socket {
-                stream, keep_alive, ..
-            } = target
-            {
-                if !ok || !*keep_alive {
+            let connection = match target {
+                Target::Socket {
+                    stream, keep_alive, ..
+                } => Some((&*stream, *keep_alive)),
+                Target::HttpClient(client) => Some((client.stream(), client.keep_alive)),
+                Target::Discard => None,
+            };
+            if let Some((stream, keep_alive)) = connection {
+                if !ok || !keep_alive {
                     let _ = stream.0.shutdown(Shutdown::Both);
                 }
             }

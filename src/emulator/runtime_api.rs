@@ -31,9 +31,13 @@ pub fn serve_connection(shared: &Arc<Shared>, stream: TcpStream, generation: u64
         let head = match conn.read_head() {
             Ok(h) => h,
             Err(HttpError::Closed) | Err(HttpError::Io(_)) => return,
-            Err(_) => {
-                let body = errors::runtime_api_error("InvalidRequest", "malformed HTTP request");
+            Err(e) => {
+                let body = errors::runtime_api_error(
+                    "InvalidRequest",
+                    &format!("malformed HTTP request: {}", e.why()),
+                );
                 let _ = http::write_response(&mut conn.writer, 400, &[JSON], body.as_bytes(), false);
+                conn.close_after_answer();
                 return;
             }
         };
@@ -153,6 +157,7 @@ pub fn dispatch(shared: &Shared, st: &mut State) {
     let generation = st.runtime.generation;
     st.parked.retain(|p| p.generation == generation);
     while !st.stopping
+        && !st.recycle
         && st.runtime.init_failed_at.is_none()
         && st.in_flight.len() < shared.config.max_concurrency
         && !st.queue.is_empty()

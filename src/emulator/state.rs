@@ -91,6 +91,9 @@ pub struct State {
     pub want_warm: bool,
     /// A runtime process exists (the supervisor must be woken to start one otherwise).
     pub child_running: bool,
+    /// The function's code changed: the current runtime gets no new invocation, and the
+    /// supervisor replaces it once it holds none.
+    pub recycle: bool,
     /// The current generation's Runtime API listener.
     pub listener: Option<super::supervisor::ListenerHandle>,
     pub stopping: bool,
@@ -176,6 +179,22 @@ impl Shared {
         true
     }
 
+    /// Asks for a fresh runtime (`serve --watch`). A runtime the emulator does not start
+    /// (external mode) is not its to replace.
+    pub fn recycle(&self) {
+        if self.config.command.is_none() {
+            return;
+        }
+        self.lock().recycle = true;
+        self.wake_supervisor();
+    }
+
+    /// Invocations queued or running here: how busy this runtime is.
+    pub fn load(&self) -> usize {
+        let st = self.lock();
+        st.queue.len() + st.in_flight.len()
+    }
+
     pub fn begin_stop(&self) {
         self.lock().stopping = true;
         self.wake_supervisor();
@@ -201,5 +220,46 @@ impl Shared {
         for s in c.1.values() {
             super::close_stream(s);
         }
+    }
+}
+
+/// The runtimes serving one function (`--instances N`): each has its own queue, supervisor and
+/// runtime process, as each Lambda execution environment is separate. The lock makes choosing
+/// an instance and queueing on it one step: two requests arriving at once on two connections
+/// would otherwise both see the same idle instance and queue behind each other.
+pub struct Instances(pub Vec<Arc<Shared>>, Mutex<()>);
+
+impl Instances {
+    pub fn new(all: Vec<Arc<Shared>>) -> Self {
+        Instances(all, Mutex::new(()))
+    }
+
+    /// Queues `inv` on the least busy instance; false once the emulator is stopping.
+    pub fn enqueue(&self, inv: Invocation) -> bool {
+        let _dispatching = self.1.lock().unwrap_or_else(|p| p.into_inner());
+        self.pick().enqueue(inv)
+    }
+
+    /// The instance for the next invocation: the least busy, the first among equals, so that a
+    /// lone caller keeps reaching the same warm runtime (as Lambda reuses an idle environment)
+    /// and concurrent callers spread over the others (as Lambda scales out).
+    fn pick(&self) -> &Arc<Shared> {
+        let first = &self.0[0];
+        if self.0.len() == 1 {
+            return first;
+        }
+        let mut best = first;
+        let mut best_load = first.load();
+        for s in &self.0[1..] {
+            if best_load == 0 {
+                break;
+            }
+            let load = s.load();
+            if load < best_load {
+                best = s;
+                best_load = load;
+            }
+        }
+        best
     }
 }

@@ -299,6 +299,16 @@ pub fn run(shared: &Arc<Shared>) {
                 retire(&mut st);
             }
         }
+        if st.recycle && st.in_flight.is_empty() {
+            // The code changed and the old runtime finished what it held: a new one starts now,
+            // so its init (or its init error) shows at once, and takes what is queued.
+            if let Some(mut c) = child.take() {
+                kill_and_wait(&mut c);
+            }
+            retire(&mut st);
+            st.recycle = false;
+            st.want_warm = true;
+        }
         if let Some(cmd) = &command {
             if child.is_none() && (st.want_warm || !st.queue.is_empty()) {
                 match spawn_runtime(shared, &mut st, cmd) {

@@ -366,9 +366,9 @@ fn stop_kills_the_runtime_and_closes_the_invoke_port() {
     })
     .unwrap();
     let port = emu.invoke_port();
-    wait_until(|| emu.shared.lock().runtime.pid.is_some());
+    wait_until(|| emu.instances.0[0].lock().runtime.pid.is_some());
     let pid = {
-        let st = emu.shared.lock();
+        let st = emu.instances.0[0].lock();
         st.runtime.pid.unwrap()
     };
     assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
@@ -447,4 +447,67 @@ fn the_runtime_api_refuses_what_lambda_refuses() {
     assert_eq!(late.status, 403);
     assert_eq!(late.json()["errorType"], "InvalidStateTransition");
     assert_eq!((first, second), (202, 400), "an invocation is answered once");
+}
+
+/// Writes `bytes` on a new connection and reads everything until the server closes: the raw
+/// answer, or the read error (a reset) that ended it.
+fn raw_exchange(port: u16, bytes: &[u8]) -> (Vec<u8>, Option<std::io::Error>) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let writer = {
+        let mut s = s.try_clone().unwrap();
+        let bytes = bytes.to_vec();
+        thread::spawn(move || {
+            let _ = s.write_all(&bytes);
+        })
+    };
+    // Let the server read, answer and close before we read: a reset arrives first if it comes.
+    thread::sleep(Duration::from_millis(200));
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let error = loop {
+        match s.read(&mut buf) {
+            Ok(0) => break None,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e) => break Some(e),
+        }
+    };
+    let _ = writer.join();
+    (answer, error)
+}
+
+#[test]
+fn an_invoke_with_conflicting_content_lengths_is_refused_with_400_and_the_connection_closed() {
+    let (emu, iport, _rport) = external(Duration::from_secs(5));
+    // Read with the first length, the rest would be a second request: RFC 9112 section 6.3.
+    let smuggled = format!(
+        "POST {INVOKE} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 60\r\n\r\n{{}}\
+         POST {INVOKE} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{{}}"
+    );
+    let (answer, error) = raw_exchange(iport, smuggled.as_bytes());
+    let text = String::from_utf8_lossy(&answer);
+    assert!(error.is_none(), "closed, not reset: {error:?}");
+    assert!(text.starts_with("HTTP/1.1 400 "), "{text}");
+    assert!(text.contains("Content-Length"), "{text}");
+    assert_eq!(
+        text.matches("HTTP/1.1").count(),
+        1,
+        "one answer, then the close: {text}"
+    );
+    assert_eq!(emu.stats().invocations, 0, "nothing was invoked");
+}
+
+#[test]
+fn a_request_head_over_the_limit_gets_its_400_rather_than_a_reset() {
+    let (_emu, iport, rport) = external(Duration::from_secs(5));
+    for port in [iport, rport] {
+        let head = format!(
+            "POST {INVOKE} HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\nContent-Length: 2\r\n\r\n{{}}",
+            "a".repeat(200 * 1024)
+        );
+        let (answer, error) = raw_exchange(port, head.as_bytes());
+        let text = String::from_utf8_lossy(&answer);
+        assert!(error.is_none(), "closed, not reset: {error:?}");
+        assert!(text.starts_with("HTTP/1.1 400 "), "{text}");
+    }
 }

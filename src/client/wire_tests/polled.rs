@@ -178,7 +178,7 @@ fn refused_answers_and_broken_answers_carry_their_codes() {
         0 => Answer::Raw(sized("500 Internal Server Error", &[], b"{\"errorType\":\"X\"}")),
         1 => Answer::Raw(sized(
             "200 OK",
-            &[("Lambda-Runtime-Aws-Request-Id", "no-deadline")],
+            &[("Lambda-Runtime-Deadline-Ms", DEADLINE)],
             b"{}",
         )),
         2 => Answer::Raw(event("after-errors", b"{}")),
@@ -191,7 +191,6 @@ fn refused_answers_and_broken_answers_carry_their_codes() {
     assert_eq!(err.body.as_deref(), Some("{\"errorType\":\"X\"}"));
     let err = polled_next(&mut channel).unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidInvocation, "{err}");
-    assert_eq!(err.request_id.as_deref(), Some("no-deadline"));
     assert_eq!(
         polled_next(&mut channel)
             .expect("the connection survives")
@@ -255,4 +254,55 @@ fn a_kept_connection_the_server_closes_is_noticed_while_idle() {
     polled_next(&mut kept).expect("an invocation");
     thread::sleep(std::time::Duration::from_millis(20));
     assert!(kept.take_idle_if_closed().is_none());
+}
+
+#[test]
+fn what_the_official_clients_serve_is_served() {
+    let answers = tolerated_answers();
+    let count = answers.len();
+    let server = Server::start(move |_, index| Answer::Raw(answers[index % count].answer.clone()));
+    let mut channel = channel(&server);
+    for want in tolerated_answers() {
+        let inv = polled_next(&mut channel).expect("served");
+        assert_eq!(
+            (
+                inv.request_id.as_str(),
+                inv.invoked_function_arn.as_str(),
+                inv.deadline_ms
+            ),
+            (want.id, want.arn, want.deadline)
+        );
+        assert_eq!(inv.client_context.as_deref(), want.client_context);
+    }
+}
+
+#[test]
+fn a_break_inside_the_answer_head_is_reported_as_such() {
+    let part = b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: cut\r\n".to_vec();
+    for (answer, how) in [
+        (Answer::RawThenReset(part.clone()), "reset"),
+        (Answer::RawThenClose(part.clone()), "closed"),
+    ] {
+        let answer = std::sync::Mutex::new(Some(answer));
+        let server = Server::start(move |seen, index| {
+            answer
+                .lock()
+                .expect("lock")
+                .take()
+                .unwrap_or_else(|| lambda_like(seen, index))
+        });
+        let err = polled_next(&mut channel(&server)).unwrap_err();
+        assert_eq!(err.code, ErrorCode::Protocol, "{err}");
+        assert!(
+            err.message.contains(how) && err.message.contains(&format!("after {} bytes", part.len())),
+            "{}",
+            err.message
+        );
+        assert!(!err.message.contains("unreachable"), "{}", err.message);
+        assert_eq!(
+            server.seen().len(),
+            1,
+            "not sent again: the API may have handed the event out"
+        );
+    }
 }

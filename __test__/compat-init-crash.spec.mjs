@@ -1,0 +1,80 @@
+// Init failures that crash in 4.x mode: top-level await rejecting (or a top-level throw) with
+// a non-Error value, or an Error. Observed with the official aws-lambda-ric 4.0.2 on Node 24
+// (COMPAT_SPEC_ENTRY_4, fixtures/compat/harness.mjs), in this order:
+// 1. stdout: the function's own records, then the `Init Error` record (request id `-`) of
+//    `new Error(String(value))` for a non-Error;
+// 2. POST /runtime/init/error: {errorType: typeof value, errorMessage: String(value), trace: []}
+//    with Lambda-Runtime-Function-Error-Type equal to that errorType;
+// 3. stderr: Node's report of an unhandled rejection (4.x's start-up promise rejects unhandled),
+//    and exit code 1. For a non-Error that is Node's UnhandledPromiseRejection wrapper naming the
+//    value (`The promise rejected with the reason "..."`, code ERR_UNHANDLED_REJECTION); for an
+//    Error, its stack under `node:internal/process/promises` ... `triggerUncaughtException(err,
+//    true /* fromPromise */)`. Nothing else (no runtime line) reaches stderr.
+import { test } from './helpers/node-test.mjs';
+import assert from 'node:assert/strict';
+import { launch, exited, MODES } from './fixtures/compat/harness.mjs';
+
+const NON_ERRORS = {
+  string: { value: 'init string', reason: 'init string' },
+  number: { value: 42, reason: '42' },
+  object: { value: { code: 'E_INIT' }, reason: '#<Object>' },
+  undefined: { value: undefined, reason: 'undefined' },
+  null: { value: null, reason: 'null' },
+};
+
+const unhandledRejectionReport = (reason) => [
+  'node:internal/process/promises:392',
+  '      new UnhandledPromiseRejection(reason);',
+  '      ^',
+  '',
+  'UnhandledPromiseRejection: This error originated either by throwing inside of an async function without a catch block, ' +
+    `or by rejecting a promise which was not handled with .catch(). The promise rejected with the reason "${reason}".`,
+  '    at throwUnhandledRejectionsMode (node:internal/process/promises:392:7)',
+  '    at processPromiseRejections (node:internal/process/promises:475:17)',
+  '    at process.processTicksAndRejections (node:internal/process/task_queues:106:37) {',
+  "  code: 'ERR_UNHANDLED_REJECTION'",
+  '}',
+];
+
+async function failInit(t, kind, how) {
+  const fn = await launch(t, { handler: 'init-rejects.handler', version: 4, env: { COMPAT_INIT_KIND: kind, COMPAT_INIT_HOW: how } });
+  const r = await exited(fn);
+  const posted = fn.api.requests.filter((q) => q.path.endsWith('/runtime/init/error'));
+  return { ...r, posted, requests: fn.api.requests };
+}
+
+for (const how of ['await', 'throw']) {
+  for (const [kind, { value, reason }] of Object.entries(NON_ERRORS)) {
+    test(`4.x mode: init fails with ${kind} (${how === 'await' ? 'top-level await rejects' : 'thrown at the top level'}): record, init error, Node's unhandled-rejection report, exit 1`, { skip: MODES[4].skip }, async (t) => {
+      const r = await failInit(t, kind, how);
+      assert.equal(r.code, 1);
+      const records = r.stdout.trim().split('\n').map((l) => l.split('\t'));
+      assert.deepEqual(records.map((f) => f.slice(1, 4)), [['-', 'INFO', 'module started'], ['-', 'ERROR', 'Init Error ']]);
+      const record = JSON.parse(records[1][4]);
+      assert.deepEqual([record.errorType, record.errorMessage, record.stack[0]], ['Error', String(value), `Error: ${String(value)}`]);
+      assert.equal(r.posted.length, 1, 'one init error');
+      assert.deepEqual(JSON.parse(r.posted[0].body), { errorType: value === null ? 'object' : typeof value, errorMessage: String(value), trace: [] });
+      assert.equal(r.posted[0].headers['lambda-runtime-function-error-type'], value === null ? 'object' : typeof value);
+      assert.deepEqual(r.requests.map((q) => q.method), ['POST'], 'no GET next');
+      const lines = r.stderr.split('\n');
+      assert.deepEqual(lines.slice(0, -3), unhandledRejectionReport(reason));
+      assert.match(lines.slice(-3).join('\n'), /^\nNode\.js v\d+\.\d+\.\d+\n$/, 'then a blank line, the Node version, the end');
+    });
+  }
+
+  test(`4.x mode: init fails with an Error (${how}): its stack in Node's report of a rejected promise`, { skip: MODES[4].skip }, async (t) => {
+    const r = await failInit(t, 'error', how);
+    assert.equal(r.code, 1);
+    assert.deepEqual(JSON.parse(r.posted[0].body).errorType, 'RangeError');
+    const lines = r.stderr.split('\n');
+    assert.deepEqual(lines.slice(0, 5), [
+      'node:internal/process/promises:394',
+      '    triggerUncaughtException(err, true /* fromPromise */);',
+      '    ^',
+      '',
+      'RangeError: init Error',
+    ]);
+    assert.match(lines[5], /^ {4}at Object\.error \(.*init-rejects\.mjs:\d+:\d+\)$/);
+    assert.match(r.stderr, /\n\nNode\.js v\d+\.\d+\.\d+\n$/);
+  });
+}
