@@ -10,7 +10,7 @@ import path from 'node:path';
 import { startFunction, HERE } from './fixtures/runtime/harness.mjs';
 import { until } from './helpers/ports.mjs';
 import { workerCount } from '../lib/workers.mjs';
-import { workerResourceLimits, workerScaling } from '../lib/worker-sizing.mjs';
+import { workerResourceLimits } from '../lib/worker-sizing.mjs';
 
 const MI_ROOT = path.join(HERE, 'mi');
 const T = { timeout: 30_000 };
@@ -111,42 +111,3 @@ test("the workers' young generation: 1 MiB semi-spaces, or what --max-semi-space
   assert.deepEqual(workerResourceLimits([], '--max-old-space-size=512 --max-semi-space-size=4'), { maxYoungGenerationSizeMb: 12 });
 });
 
-test('the pool grows while its workers wait on the Runtime API, not while they compute', () => {
-  // Stand-ins for Worker: cumulative event-loop utilisation, as worker.performance gives it.
-  const fakeWorker = (busyShare) => {
-    let active = 0;
-    let idle = 0;
-    return {
-      tick(ms) { active += ms * busyShare; idle += ms * (1 - busyShare); },
-      performance: {
-        eventLoopUtilization(now, before) {
-          if (!now) return { active, idle, utilization: active / (active + idle || 1) };
-          const a = now.active - before.active;
-          const i = now.idle - before.idle;
-          return { active: a, idle: i, utilization: a / (a + i) };
-        },
-      },
-    };
-  };
-  const run = ({ busyShare, cpuShare, intervals }) => {
-    let t = 0;
-    let cpu = 0;
-    const workers = [fakeWorker(busyShare), fakeWorker(busyShare)];
-    const step = workerScaling({
-      workers, cpus: 2, start: () => workers.push(fakeWorker(busyShare)),
-      now: () => t, cpuUsage: () => ({ user: cpu, system: 0 }),
-    });
-    for (let i = 0; i < intervals; i++) {
-      t += 500;
-      cpu += 500 * 1000 * 2 * cpuShare; // µs of CPU over the interval, on 2 CPUs
-      for (const w of workers) w.tick(500);
-      step();
-    }
-    return workers.length;
-  };
-  assert.equal(run({ busyShare: 0.3, cpuShare: 0.2, intervals: 10 }), 2, 'not saturated: I/O-bound at C = 64');
-  assert.equal(run({ busyShare: 0.8, cpuShare: 0.4, intervals: 2 }), 2, 'one saturated interval is not enough');
-  assert.equal(run({ busyShare: 0.8, cpuShare: 0.4, intervals: 4 }), 3, 'waiting on round trips: one more');
-  assert.equal(run({ busyShare: 0.8, cpuShare: 0.4, intervals: 40 }), 4, 'never past 2 per CPU');
-  assert.equal(run({ busyShare: 1, cpuShare: 0.95, intervals: 40 }), 2, 'CPU-bound: more isolates would only time-slice');
-});

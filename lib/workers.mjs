@@ -5,13 +5,11 @@
 // Loaded only in that mode.
 import { builtin } from './builtin.mjs';
 import { formatErrorForText } from './logging.mjs';
-import { availableCpus, workerCount, workerResourceLimits, workerScaling } from './worker-sizing.mjs';
+import { workerCount, workerResourceLimits } from './worker-sizing.mjs';
 
 export { workerCount };
 
 const { Worker } = builtin('node:worker_threads');
-
-const SCALING_INTERVAL_MS = 500;
 
 // Node refuses these in a worker's execArgv (the official client drops the same three).
 const WORKER_REFUSED_FLAGS = ['--expose-gc', '--max-semi-space-size', '--max-old-space-size'];
@@ -60,7 +58,6 @@ export function runWorkers({ entry, endpoint, count = workerCount(), verbose = (
   async function endEnvironment(record) {
     if (ending) return;
     ending = true;
-    clearInterval(scaling);
     console.error(record);
     await Promise.all([...live].map((w) => w.terminate().catch(() => {})));
     verbose('WorkerManager', () => 'All workers have exited');
@@ -107,14 +104,6 @@ export function runWorkers({ entry, endpoint, count = workerCount(), verbose = (
   }
 
   for (let id = 0; id < count; id++) start(id);
-  // More workers while these wait on the Runtime API (lib/worker-sizing.mjs), unless the count is fixed.
-  let nextId = count;
-  const scaling = process.env.AWS_LAMBDA_NODEJS_WORKER_COUNT ? undefined : setInterval(workerScaling({
-    workers: live, cpus: availableCpus(), start: () => {
-      verbose('WorkerManager', () => `Starting worker ${nextId}: the workers wait on the Runtime API`);
-      start(nextId++);
-    },
-  }), SCALING_INTERVAL_MS).unref();
   return exitCode;
 }
 

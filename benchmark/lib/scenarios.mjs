@@ -68,8 +68,8 @@ export const CONCURRENCY = { quick: [32], full: [1, 8, 32, 64, 256] };
 export function closedLoopCounts(scenario, concurrency, mode) {
   const rate = scenario.rate(concurrency);
   const window = mode === 'quick' ? 1 : 1.5;
-  // The warm-up is long enough for a runtime that sizes itself to the load (lambda-rapid adds a
-  // worker after a second of saturation) to reach its steady state before the window opens.
+  // A warm-up of a second or two: both runtimes past their start-up and JIT warm-up, in their
+  // steady state when the window opens.
   const warm = mode === 'quick' ? 1 : 2;
   return { n: Math.max(50, Math.round(rate * window)), warm: Math.max(2 * concurrency, Math.round(rate * warm)) };
 }
