@@ -2,7 +2,8 @@
 // the Rust bench server, reading the runtime's CPU time before and after the measured window
 // and its peak RSS at the end. Every response is checked by the server; a wrong one fails the
 // trial. Timings come from the server's clock: event written -> response fully read.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
 import fs from 'node:fs';
 import { HANDLERS } from './paths.mjs';
 import { cpuNs, peakRssKiB, treeCpuNs, treePeakRssKiB } from './proc.mjs';
@@ -11,6 +12,27 @@ import { median, quantile } from './stats.mjs';
 const TIMEOUT_MS = 10_000;
 /** `nobody`: the code directory (owned by root, 0755) is read-only for it. */
 const UNPRIVILEGED = 65534;
+const canRunUnprivileged = new Map();
+
+/**
+ * The user a scenario's runtime runs as: `nobody` when the scenario asks for it and we are
+ * root, provided `nobody` can reach the node binary, the code and the candidate's files (a
+ * checkout under a private directory, such as a 0700 temp dir, it cannot; the scenario then
+ * runs as root, and says so once).
+ */
+function runAs(node, candidate, scenario, env) {
+  if (!scenario.unprivileged || process.getuid?.() !== 0) return {};
+  const files = [HANDLERS, ...candidate.args.filter((a) => path.isAbsolute(a)), env.LAMBDA_RAPID_NATIVE_PATH].filter(Boolean);
+  const key = [node, ...files].join('\0');
+  if (!canRunUnprivileged.has(key)) {
+    const probe = spawnSync(node, ['-e', 'const fs = require("fs"); for (const f of process.argv.slice(1)) fs.accessSync(f, fs.constants.R_OK)', ...files],
+      { uid: UNPRIVILEGED, gid: UNPRIVILEGED, stdio: 'ignore', timeout: TIMEOUT_MS });
+    const ok = probe.status === 0;
+    if (!ok) console.error(`bench: uid ${UNPRIVILEGED} cannot read ${candidate.id}'s files or node: ${scenario.id} runs it as root`);
+    canRunUnprivileged.set(key, ok);
+  }
+  return canRunUnprivileged.get(key) ? { uid: UNPRIVILEGED, gid: UNPRIVILEGED } : {};
+}
 const devNull = fs.openSync('/dev/null', 'w');
 
 export function lambdaEnv(endpoint, handler, extra = {}) {
@@ -39,7 +61,7 @@ export function lambdaEnv(endpoint, handler, extra = {}) {
 function start(server, node, candidate, scenario, nodeArgs = []) {
   const env = lambdaEnv(`127.0.0.1:${server.port}`, scenario.handler, { ...scenario.env, ...candidate.env });
   // As Lambda runs a function: a user that cannot write the code directory (when we are root).
-  const user = scenario.unprivileged && process.getuid?.() === 0 ? { uid: UNPRIVILEGED, gid: UNPRIVILEGED } : {};
+  const user = runAs(node, candidate, scenario, env);
   const child = spawn(node, [...nodeArgs, ...candidate.args], { cwd: HANDLERS, env, stdio: ['ignore', devNull, 'pipe'], ...user });
   let stderr = '';
   child.stderr.on('data', (d) => {
