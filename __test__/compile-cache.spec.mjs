@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runCli } from './helpers/emulator.mjs';
+import { spawnSync } from 'node:child_process';
+import { runCli, ROOT } from './helpers/emulator.mjs';
 
 const HAS_CACHE = typeof (await import('node:module')).enableCompileCache === 'function';
 const needsCache = { skip: !HAS_CACHE && `Node ${process.version} has no compile cache` };
@@ -27,6 +28,13 @@ function functionDir(value) {
 function writeHandler(dir, value) {
   fs.writeFileSync(path.join(dir, 'app.mjs'), `export const handler = async () => ({ v: '${value}' });\n`, { mode: 0o644 });
 }
+
+const NOBODY = { uid: 65534, gid: 65534 };
+// Whether `nobody` can run this checkout's CLI on this node (not from a checkout under a
+// private directory, such as CI's 0700 temporary clone).
+const nobodyCanRunCli = () => process.getuid?.() === 0 && spawnSync(process.execPath,
+  ['-e', 'require("fs").accessSync(process.argv[1], require("fs").constants.R_OK)', path.join(ROOT, 'bin', 'lambda-rapid.mjs')],
+  { ...NOBODY, stdio: 'ignore', timeout: 10_000 }).status === 0;
 
 const invoke = (dir, opts = {}) => runCli(['invoke', 'app.handler', '--task-root', dir, '--quiet'], { ...opts, env: { ...DEBUG, ...opts.env } });
 const accepted = (stderr) => /cache for (ESM )?file:\/\/\S+\/app\.mjs was accepted/.test(stderr); // Node 22 / 24 wording
@@ -65,10 +73,11 @@ test('a read-only cache written by another user is read, and nothing is written 
     assert.equal((await runCli(['warm', 'app.handler', '--task-root', dir])).code, 0);
     const before = listing(dir);
     // As on Lambda: root built the image, another user runs it and cannot write the code
-    // directory. Without root, the same user on a directory without write permission.
-    const asOther = process.getuid?.() === 0;
+    // directory. Without root (or where `nobody` cannot reach the checkout), the same user on a
+    // directory without write permission.
+    const asOther = nobodyCanRunCli();
     if (!asOther) chmodTree(dir, 0o555, 0o444);
-    const r = await invoke(dir, asOther ? { uid: 65534, gid: 65534 } : {});
+    const r = await invoke(dir, asOther ? NOBODY : {});
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), '{"v":"one"}');
     assert.ok(accepted(r.stderr), `the handler's entry was used:\n${r.stderr}`);
