@@ -10,7 +10,7 @@ use super::environment::new_request_id;
 use super::http::{self, Connection, HttpError};
 use super::http_event::{self, EventFormat, HttpRequest};
 use super::http_reply::HttpClientReply;
-use super::reply::ReplySink;
+use super::reply::{next_request_head, ReplySink};
 use super::state::{Instances, Invocation};
 use super::MAX_INVOKE_PAYLOAD;
 
@@ -30,12 +30,7 @@ pub fn serve_connection(instances: &Instances, stream: TcpStream, format: EventF
     };
     let mut previous: Option<Arc<ReplySink>> = None;
     loop {
-        let head = conn.read_head();
-        // A pipelining client: its next answer must not overtake the one still pending.
-        if let Some(p) = previous.take() {
-            p.wait_done();
-        }
-        let head = match head {
+        let head = match next_request_head(&mut conn, &mut previous) {
             Ok(h) => h,
             Err(HttpError::Closed) | Err(HttpError::Io(_)) => return,
             Err(HttpError::TooLarge) => return plain(&mut conn, 431, "Request header fields too large"),

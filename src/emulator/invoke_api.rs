@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::environment::new_request_id;
 use super::errors;
 use super::http::{self, Connection, HttpError, RequestHead};
-use super::reply::ReplySink;
+use super::reply::{next_request_head, ReplySink};
 use super::state::{Instances, Invocation};
 use super::MAX_INVOKE_PAYLOAD;
 use crate::base64;
@@ -28,12 +28,7 @@ pub fn serve_connection(instances: &Instances, stream: TcpStream) {
     // The answer of the previous request on this connection, written by another thread.
     let mut previous: Option<Arc<ReplySink>> = None;
     loop {
-        let head = conn.read_head();
-        // A pipelining caller: its next answer must not overtake the one still pending.
-        if let Some(p) = previous.take() {
-            p.wait_done();
-        }
-        let head = match head {
+        let head = match next_request_head(&mut conn, &mut previous) {
             Ok(h) => h,
             Err(HttpError::Closed) | Err(HttpError::Io(_)) => return,
             Err(e) => {

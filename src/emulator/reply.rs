@@ -9,9 +9,9 @@
 //! with it on the wire.
 
 use std::net::Shutdown;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
-use super::http::{self, ChunkedResponse, SharedStream};
+use super::http::{self, ChunkedResponse, Connection, HttpError, RequestHead, SharedStream};
 use super::http_reply::HttpClientReply;
 use super::state::Reply;
 use crate::base64;
@@ -189,4 +189,18 @@ fn write_part(
             }
         }
     }
+}
+
+/// The next request's head on a kept connection, read while the previous request's answer may
+/// still be written by another thread; that answer finishes first, so that a pipelining
+/// client's answers keep their order. Both fronts (invoke API and `--http`) serve this way.
+pub fn next_request_head(
+    conn: &mut Connection,
+    previous: &mut Option<Arc<ReplySink>>,
+) -> Result<RequestHead, HttpError> {
+    let head = conn.read_head();
+    if let Some(p) = previous.take() {
+        p.wait_done();
+    }
+    head
 }
