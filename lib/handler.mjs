@@ -25,7 +25,9 @@ import { mode as processMode } from './mode.mjs';
 import { Errors } from './errors.mjs';
 import { verboseLogger } from './logging.mjs';
 import { compileCacheDir, useCompileCache } from './compile-cache.mjs';
-import { useCjsExports } from './cjs-exports.mjs';
+
+// lib/cjs-exports.mjs's RECORD_ENV (not imported from there: see loadHandler).
+const RECORD_CJS_EXPORTS = 'LAMBDA_RAPID_RECORD_CJS_EXPORTS';
 
 // Built-ins through getBuiltinModule, not ESM imports: this runs on every cold start
 // (lib/builtin.mjs has the measurements).
@@ -72,8 +74,11 @@ export async function loadHandler({ taskRoot, handlerString, mode = processMode,
   const { moduleRoot, moduleName, exportPath } = parseHandlerString(handlerString, errors);
   // The function's modules compile from `lambda-rapid warm`'s cache, when there is one.
   // And the CommonJS modules its ES modules import skip Node's export lexing (lib/cjs-exports.mjs).
-  useCompileCache(taskRoot);
-  const loaded = useCjsExports(compileCacheDir(taskRoot));
+  // (Its module is loaded only when `warm` made a cache: a cold start without one pays nothing.)
+  const cacheDir = compileCacheDir(taskRoot);
+  const loaded = useCompileCache(taskRoot) !== undefined || process.env[RECORD_CJS_EXPORTS]
+    ? (await import('./cjs-exports.mjs')).useCjsExports(cacheDir)
+    : async () => undefined;
   let userModule;
   try {
     userModule = await loadModule(taskRoot, moduleRoot, moduleName, mode);
