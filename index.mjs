@@ -30,7 +30,7 @@
 import { mode } from './lib/mode.mjs';
 import { installLogging, verboseLogger } from './lib/logging.mjs';
 import { RuntimeClient } from './lib/native.mjs';
-import { Errors, errorPost, xrayCause, serializeResult } from './lib/errors.mjs';
+import { Errors, errorPost, reportedInV3, xrayCause, serializeResult } from './lib/errors.mjs';
 import { callbackEraContextBase, contextBuilder, forwardTraceId, isEpochDeadline } from './lib/context.mjs';
 import { loadHandler } from './lib/handler.mjs';
 import { installAwsLambdaGlobal, isStreamingHandler } from './lib/awslambda.mjs';
@@ -393,8 +393,10 @@ async function postResponseOffThread(id, body) {
 }
 
 function postInvokeError(id, err) {
-  log.logError('Invoke Error', err);
-  postInvokeErrorQuietly(id, err);
+  // 3.x: what its logger's `new Error(value)` throws is what it reports (errors.mjs).
+  const reported = mode.errorBody === 'v3' ? reportedInV3(err) : err;
+  log.logError('Invoke Error', reported);
+  postInvokeErrorQuietly(id, reported);
 }
 
 function postInvokeErrorQuietly(id, err) {

@@ -34,6 +34,7 @@
 // Cost: a record is built once as one string and written with one write; a filtered level's
 // console method is a shared no-op, so a filtered call costs one empty function call.
 import { builtin } from './builtin.mjs';
+import { errorResponse } from './errors.mjs';
 import { consumeTelemetryFd, createTelemetryWriter, writeFully, FRAME_TYPE_JSON, FRAME_TYPE_TEXT } from './telemetry.mjs';
 
 const { format } = builtin('node:util');
@@ -300,9 +301,25 @@ export function installLogging({ mode, env = process.env, console: target = glob
     telemetryFd,
     /** Logs one of the runtime's own errors in the official shape (see the header comment). */
     logError(title, err) {
-      const error = intoError(err);
-      if (errorFormat === 'JSON') target.error(error);
-      else target.error(title, formatErrorForText(error));
+      // Never throws, whatever the function threw: the post that follows must happen. What
+      // cannot be converted or encoded is written as the error body the mode posts (4.0.2
+      // crashes converting a null-prototype object; 3.x's conversion errors are recorded).
+      let error;
+      try {
+        error = intoError(err);
+      } catch {
+        target.error(title, '\t' + JSON.stringify(errorResponse(err, mode)));
+        return;
+      }
+      if (errorFormat === 'JSON') {
+        try {
+          target.error(error);
+        } catch {
+          target.error(JSON.stringify(errorResponse(error, mode)));
+        }
+      } else {
+        target.error(title, formatErrorForText(error, mode));
+      }
     },
     /** Puts the original console methods back (tests, or a runtime shutting down). */
     uninstall() {
@@ -504,15 +521,12 @@ export function jsonErrorReplacer(_key, value) {
  * errorType/errorMessage/code, its own enumerable properties and the stack split into lines
  * (nested Errors alike). If that cannot be encoded, the bare type/message/trace.
  */
-export function formatErrorForText(error) {
+export function formatErrorForText(error, mode) {
   try {
     return '\t' + JSON.stringify(error, (_key, value) => withEnumerableProperties(value));
   } catch {
-    let trace = [];
-    try {
-      if (typeof error.stack === 'string') trace = error.stack.split('\n');
-    } catch {}
-    return '\t' + JSON.stringify({ errorType: error?.name, errorMessage: error?.message, trace });
+    // The official fallback: the body the client would post (never throws).
+    return '\t' + JSON.stringify(errorResponse(error, mode));
   }
 }
 
