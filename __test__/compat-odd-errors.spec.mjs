@@ -1,0 +1,142 @@
+// What a function throws (rejects with, or passes to callback(err) / context.fail / context.done)
+// when it breaks on inspection or is not an Error: Errors whose message, name or stack is a
+// getter that throws, a number, an object, missing or empty; proxies; null-prototype objects;
+// objects whose toString throws; duck-typed objects; functions, symbols, BigInt, Dates. Every
+// value is answered with an error post and the next event is served: serialising an error for
+// the Runtime API never throws.
+//
+// Recorded from the official clients (COMPAT_SPEC_ENTRY_3/_4, fixtures/compat/harness.mjs):
+// aws-lambda-ric 3.3.0 on Node 20.20.2 and 4.0.2 on Node 24.22.3, 2026-12-04:
+// - an Error whose name or message is neither a string nor missing, whose stack is not a string
+//   (3.x: or is missing), or whose fields throw: the 'handled' placeholder (3.x without `trace`,
+//   4.x with `trace: []`) and no X-Ray cause (also when the cause cannot read a field);
+// - a missing name or message leaves the key out; an empty stack is the trace [''];
+// - 3.x: its logger converts a non-Error with `new Error(value)` before posting; what that
+//   throws (a Symbol, a null-prototype object, a toString that throws, another realm's Error
+//   whose message getter throws) is what it posts. Thrown synchronously, 3.3.0 then exits 129:
+//   we post the same and go on serving (docs/compatibility.md), so against the official client
+//   those cases are asked only through the other paths;
+// - 4.x: String(value) for a non-Error; a null-prototype object or a throwing toString crashes
+//   4.0.2 (nothing posted, exit 1), and another realm's Error with a throwing message getter is
+//   an unhandled rejection there: we post the 'handled' placeholder its own formatError gives
+//   and go on (docs/compatibility.md); those cases are not asked of the official client.
+import { describe, test } from './helpers/node-test.mjs';
+import assert from 'node:assert/strict';
+import { launch, invoke, isOfficial, MODES } from './fixtures/compat/harness.mjs';
+
+const H = 'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack';
+const NONE = Symbol('absent');
+// [errorType, errorMessage, first trace line ('[]': an empty trace; NONE: no trace key),
+//  X-Ray cause [type, message] or NONE (header left out)]
+const HANDLED3 = ['handled', H, NONE, NONE];
+const HANDLED4 = ['handled', H, '[]', NONE];
+const EMPTY_CAUSE = [NONE, NONE];
+const SHARED = {
+  'message-undefined': ['Error', NONE, 'Error', ['Error', NONE]],
+  'message-none': ['Error', '', 'Error', ['Error', '']],
+  'name-undefined': [NONE, 'odd', 'Error: odd', [NONE, 'odd']],
+  'name-empty': ['', 'odd', 'odd', ['', 'odd']],
+  'stack-empty': ['Error', 'odd', '', ['Error', 'odd']],
+  'duck-no-stack': ['object', '[object Object]', '[]', ['Duck', 'no stack']],
+  'duck-empty-message': ['object', '[object Object]', '[]', ['Duck', '']],
+  'duck-number-message': ['object', '[object Object]', '[]', NONE],
+  'array-of-errors': ['object', 'Error: inside', '[]', EMPTY_CAUSE],
+  function: ['function', 'function thrownFunction() {}', '[]', ['thrownFunction', NONE]],
+  bigint: ['bigint', '10', '[]', EMPTY_CAUSE],
+  string: ['string', 'a string', '[]', EMPTY_CAUSE],
+  zero: ['number', '0', '[]', EMPTY_CAUSE],
+  false: ['boolean', 'false', '[]', EMPTY_CAUSE],
+  date: ['object', 'Thu Jan 01 1970 00:00:00 GMT+0000 (Coordinated Universal Time)', '[]', EMPTY_CAUSE],
+};
+const ALWAYS_HANDLED = ['message-getter-throws', 'name-getter-throws', 'stack-getter-throws', 'message-number',
+  'message-object', 'name-number', 'name-object', 'stack-number', 'stack-object', 'proxy-throws'];
+const CONVERSION_TYPE_ERROR = (message) => ['TypeError', message, `TypeError: ${message}`, ['TypeError', message]];
+const EXPECTED = {
+  3: {
+    ...SHARED,
+    ...Object.fromEntries(ALWAYS_HANDLED.map((k) => [k, HANDLED3])),
+    'stack-undefined': ['handled', H, NONE, ['Error', 'odd']],
+    'all-undefined': ['handled', H, NONE, EMPTY_CAUSE],
+    'duck-getter-throws': HANDLED3,
+    // What 3.x's `new Error(value)` throws:
+    'null-prototype': CONVERSION_TYPE_ERROR('Cannot convert object to primitive value'),
+    'null-prototype-fields': CONVERSION_TYPE_ERROR('Cannot convert object to primitive value'),
+    symbol: CONVERSION_TYPE_ERROR('Cannot convert a Symbol value to a string'),
+    'symbol-no-description': CONVERSION_TYPE_ERROR('Cannot convert a Symbol value to a string'),
+    'tostring-throws': ['Error', 'boom', 'Error: boom', ['Error', 'boom']],
+    'error-other-realm-odd': ['number', '1', '[]', EMPTY_CAUSE],
+  },
+  4: {
+    ...SHARED,
+    ...Object.fromEntries(ALWAYS_HANDLED.map((k) => [k, HANDLED4])),
+    'stack-undefined': ['Error', 'odd', '[]', ['Error', 'odd']],
+    'all-undefined': [NONE, NONE, '[]', EMPTY_CAUSE],
+    'duck-getter-throws': ['object', '[object Object]', '[]', NONE],
+    symbol: ['symbol', 'Symbol(sym)', '[]', EMPTY_CAUSE],
+    'symbol-no-description': ['symbol', 'Symbol()', '[]', EMPTY_CAUSE],
+    // 4.0.2 crashes on these (see the header); ours: its formatError's placeholder.
+    'null-prototype': ['handled', H, '[]', EMPTY_CAUSE],
+    'null-prototype-fields': ['handled', H, '[]', ['N', 'no prototype']],
+    'tostring-throws': ['handled', H, '[]', EMPTY_CAUSE],
+    'error-other-realm-odd': HANDLED4,
+  },
+};
+// Not asked of the official client (it crashes or exits on them: see the header).
+const OFFICIAL_CRASHES = {
+  3: { sync: ['null-prototype', 'null-prototype-fields', 'tostring-throws', 'symbol', 'symbol-no-description', 'error-other-realm-odd'] },
+  4: { all: ['null-prototype', 'null-prototype-fields', 'tostring-throws', 'error-other-realm-odd'] },
+};
+
+const get = (o, k) => (Object.hasOwn(o, k) ? o[k] : NONE);
+
+function assertPost(r, [type, message, trace, cause], what) {
+  assert.equal(r.kind, 'error', what);
+  assert.equal(get(r.body, 'errorType'), type, `${what}: errorType`);
+  assert.equal(get(r.body, 'errorMessage'), message, `${what}: errorMessage`);
+  const t = get(r.body, 'trace');
+  if (trace === NONE || trace === '[]') assert.deepEqual(t, trace === NONE ? NONE : [], `${what}: trace`);
+  else assert.equal(t[0], trace, `${what}: first trace line`);
+  const header = r.headers['lambda-runtime-function-xray-error-cause'];
+  if (cause === NONE) {
+    assert.equal(header, undefined, `${what}: no X-Ray cause`);
+  } else {
+    assert.ok(header, `${what}: an X-Ray cause`);
+    const [exception] = JSON.parse(header).exceptions;
+    assert.deepEqual([get(exception, 'type'), get(exception, 'message')], cause, `${what}: X-Ray cause`);
+  }
+}
+
+async function runAll(t, version, handler, hows) {
+  const fn = await launch(t, { handler, version });
+  const skipped = OFFICIAL_CRASHES[version];
+  for (const how of hows) {
+    for (const [kind, want] of Object.entries(EXPECTED[version])) {
+      if (isOfficial(version) && (skipped.all?.includes(kind) || skipped[how]?.includes(kind))) continue;
+      const what = `${how} ${kind}`;
+      assertPost(await invoke(fn, { kind, how }), want, what);
+      // The runtime is still serving.
+      const next = await invoke(fn, { kind: 'ok' });
+      assert.deepEqual([next.kind, next.body], ['response', 'ok'], `${what}: the next event is served`);
+    }
+  }
+  return fn;
+}
+
+describe('values that break on inspection, and non-Errors, 3.x mode', () => {
+  test('thrown, rejected, or thrown synchronously', async (t) => {
+    const fn = await runAll(t, 3, 'odd-errors.handler', ['async', 'reject', 'sync']);
+    assert.equal(fn.rt.child.exitCode, null, 'still running');
+  });
+  test('callback(err), context.fail(err), context.done(err)', async (t) => {
+    await runAll(t, 3, 'odd-errors.callbackHandler', ['callback', 'fail', 'done']);
+  });
+});
+
+describe('values that break on inspection, and non-Errors, 4.x mode', { skip: MODES[4].skip }, () => {
+  test('thrown, rejected, or thrown synchronously', async (t) => {
+    const fn = await runAll(t, 4, 'odd-errors.handler', ['async', 'reject', 'sync']);
+    assert.equal(fn.rt.child.exitCode, null, 'still running');
+    // The runtime's own record of an error it cannot encode is the body it posts, never a crash.
+    assert.match(fn.rt.stdout, /\tERROR\tInvoke Error \t\{"errorType":"handled","errorMessage":"callback called with Error argument/);
+  });
+});
