@@ -101,7 +101,9 @@ try {
   }
   // Only a streaming function pays for loading the streaming machinery.
   if (streaming) ({ invokeStreaming } = await import('./lib/streaming.mjs'));
-} catch (err) {
+} catch (failure) {
+  // 3.x: what its logger's `new Error(value)` throws is what it reports (errors.mjs).
+  const err = mode.errorBody === 'v3' ? reportedInV3(failure) : failure;
   log.logError(mode.initFailure.title, err);
   postInitError(err);
   if (!mode.initFailure.crash) process.exit(mode.initFailure.exitCode);
@@ -478,13 +480,25 @@ function missingRequestId(err) {
 function installProcessErrorHandlers() {
   if (mode.processErrors === 'report-and-exit') {
     // 3.x: the error is the invocation's (or init's), then the process exits 129 / 128.
-    process.on('uncaughtException', (err) => {
+    // Neither handler may throw (a listener that throws ends the process with exit 7 and
+    // nothing posted, as 3.3.0 does for a thrown Symbol): what 3.x's logger cannot convert is
+    // reported as the conversion's error (errors.mjs, reportedInV3).
+    process.on('uncaughtException', (thrown) => {
+      const err = reportedInV3(thrown);
       log.logError('Uncaught Exception', err);
       reportProcessError(err);
       process.exit(mode.uncaughtExceptionExitCode);
     });
     process.on('unhandledRejection', (reason, promise) => {
-      const err = new Errors.UnhandledPromiseRejection(reason, promise);
+      let err;
+      try {
+        err = new Errors.UnhandledPromiseRejection(reason, promise);
+      } catch (conversionError) {
+        // A reason the wrapper cannot convert (a Symbol, a throwing message getter): 3.3.0's
+        // handler throws, and its uncaught-exception handler reports that error (exit 129).
+        process.emit('uncaughtException', conversionError, 'uncaughtException');
+        return;
+      }
       log.logError('Unhandled Promise Rejection', err);
       reportProcessError(err);
       process.exit(mode.unhandledRejectionExitCode);
@@ -497,10 +511,15 @@ function installProcessErrorHandlers() {
   process.on('uncaughtExceptionMonitor', (err, origin) => {
     // The function handles it itself (a listener, or a capture callback such as domain's).
     if (process.listenerCount('uncaughtException') > 0 || process.hasUncaughtExceptionCaptureCallback()) return;
-    if (origin !== 'unhandledRejection') reportProcessError(err);
-    // A non-Error reason reaches us wrapped by Node (ERR_UNHANDLED_REJECTION); its message
-    // describes the reason, so it becomes the message rather than "UnhandledPromiseRejection: ...".
-    else reportProcessError(new Errors.UnhandledPromiseRejection(err?.code === 'ERR_UNHANDLED_REJECTION' ? err.message : err));
+    // Never throws: a monitor that throws turns Node's exit 1 into 7.
+    try {
+      if (origin !== 'unhandledRejection') reportProcessError(err);
+      // A non-Error reason reaches us wrapped by Node (ERR_UNHANDLED_REJECTION); its message
+      // describes the reason, so it becomes the message rather than "UnhandledPromiseRejection: ...".
+      else reportProcessError(new Errors.UnhandledPromiseRejection(err?.code === 'ERR_UNHANDLED_REJECTION' ? err.message : err));
+    } catch {
+      reportProcessError(err); // a reason String() cannot convert: posted as it is (errors.mjs)
+    }
   });
 }
 

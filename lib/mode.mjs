@@ -43,6 +43,9 @@
 // | traceIdInEnv             | yes: process.env._X_AMZN_TRACE_ID       | yes, except on Managed Instances    |
 // |                          | follows the trace header                | (shared by overlapping invocations) |
 // | loadCommonJsWithRequire  | yes (require stack names the runtime)   | no: every module through import()   |
+// | loadFailureReadsCode     | yes: a module throwing null/undefined   | no: the value is the init error     |
+// |                          | fails init with the TypeError of        |                                     |
+// |                          | reading its `.code`                     |                                     |
 // | neverSettledNonAsync     | null response (forgotten callback)      | Runtime.NodeJsExit error            |
 // | handlerReceiver          | 'Runtime': frames read                  | 'BufferedInvokeProcessor'           |
 // |                          | "at Runtime.handler (...)"              |                                     |
@@ -134,6 +137,7 @@ function v3Mode(reason) {
     contextHasTraceId: false,
     traceIdInEnv: true,
     loadCommonJsWithRequire: true,
+    loadFailureReadsCode: true,
     neverSettledNonAsync: 'null-response',
     handlerReceiver: 'Runtime',
   };
@@ -179,6 +183,7 @@ function v4Mode(env, reason, managedInstances) {
     // Managed Instances: invocations overlap, and process.env is the worker's, shared by them.
     traceIdInEnv: !managedInstances,
     loadCommonJsWithRequire: false,
+    loadFailureReadsCode: false,
     neverSettledNonAsync: 'node-js-exit',
     handlerReceiver: 'BufferedInvokeProcessor',
   };
