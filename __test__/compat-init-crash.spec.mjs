@@ -78,3 +78,49 @@ for (const how of ['await', 'throw']) {
     assert.match(r.stderr, /\n\nNode\.js v\d+\.\d+\.\d+\n$/);
   });
 }
+
+// 3.x (recorded from aws-lambda-ric 3.3.0 on Node 20.20.2, 2026-12-04): its loader reads `e.code`
+// of what the module threw, unguarded, so null and undefined fail init with the TypeError of that
+// read; other non-Errors are posted as themselves ({typeof, toString(), []}). Either way the
+// record is `Uncaught Exception` (request id `undefined`), one init error is posted and the
+// process exits 129 with nothing on stderr.
+const NON_ERRORS_3 = {
+  string: { type: 'string', message: 'init string', trace: [] },
+  number: { type: 'number', message: '42', trace: [] },
+  object: { type: 'object', message: '[object Object]', trace: [] },
+  undefined: { type: 'TypeError', message: "Cannot read properties of undefined (reading 'code')" },
+  null: { type: 'TypeError', message: "Cannot read properties of null (reading 'code')" },
+};
+for (const how of ['await', 'throw']) {
+  for (const [kind, want] of Object.entries(NON_ERRORS_3)) {
+    test(`3.x mode: init fails with ${kind} (${how === 'await' ? 'top-level await rejects' : 'thrown at the top level'}): the init error is ${want.type}`, async (t) => {
+      const fn = await launch(t, { handler: 'init-rejects.handler', version: 3, env: { COMPAT_INIT_KIND: kind, COMPAT_INIT_HOW: how } });
+      const r = await exited(fn);
+      assert.equal(r.code, 129);
+      assert.equal(r.stderr, '');
+      const posted = fn.api.requests.filter((q) => q.path.endsWith('/runtime/init/error'));
+      assert.equal(posted.length, 1, 'one init error');
+      const body = JSON.parse(posted[0].body);
+      assert.deepEqual([body.errorType, body.errorMessage], [want.type, want.message]);
+      if (want.trace) assert.deepEqual(body.trace, want.trace);
+      else assert.equal(body.trace[0], `${want.type}: ${want.message}`);
+      assert.equal(posted[0].headers['lambda-runtime-function-error-type'], want.type);
+      const records = r.stdout.trim().split('\n').map((l) => l.split('\t'));
+      assert.deepEqual(records.map((f) => f.slice(1, 4)), [['undefined', 'INFO', 'module started'], ['undefined', 'ERROR', 'Uncaught Exception ']]);
+      const record = JSON.parse(records[1][4]);
+      assert.equal(record.errorMessage, want.message);
+    });
+  }
+}
+
+test('4.x mode: init fails with an Error whose message getter throws: the placeholder is posted, exit 1 (never 7)', { skip: MODES[4].skip }, async (t) => {
+  const r = await failInit(t, 'getter', 'await');
+  assert.equal(r.code, 1);
+  assert.equal(r.posted.length, 1);
+  assert.deepEqual(JSON.parse(r.posted[0].body), {
+    errorType: 'handled',
+    errorMessage: 'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack',
+    trace: [],
+  });
+  assert.match(r.stderr, /^\n\(Use `node --trace-uncaught \.\.\.` to show where the exception was thrown\)\n/);
+});
