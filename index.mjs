@@ -30,7 +30,7 @@
 import { mode } from './lib/mode.mjs';
 import { installLogging, verboseLogger } from './lib/logging.mjs';
 import { RuntimeClient } from './lib/native.mjs';
-import { Errors, errorPost, reportedInV3, xrayCause, serializeResult } from './lib/errors.mjs';
+import { Errors, errorPost, xrayCause, serializeResult } from './lib/errors.mjs';
 import { callbackEraContextBase, contextBuilder, forwardTraceId, isEpochDeadline } from './lib/context.mjs';
 import { loadHandler } from './lib/handler.mjs';
 import { installAwsLambdaGlobal, isStreamingHandler } from './lib/awslambda.mjs';
@@ -102,9 +102,8 @@ try {
   // Only a streaming function pays for loading the streaming machinery.
   if (streaming) ({ invokeStreaming } = await import('./lib/streaming.mjs'));
 } catch (failure) {
-  // 3.x: what its logger's `new Error(value)` throws is what it reports (errors.mjs).
-  const err = mode.errorBody === 'v3' ? reportedInV3(failure) : failure;
-  log.logError(mode.initFailure.title, err);
+  // 3.x: what its logger throws recording the error is what it reports (lib/logging.mjs).
+  const err = log.logError(mode.initFailure.title, failure);
   postInitError(err);
   if (!mode.initFailure.crash) process.exit(mode.initFailure.exitCode);
   // 4.x: Node's own crash report on stderr, exit code 1, reached as 4.x reaches it: its start-up
@@ -395,10 +394,8 @@ async function postResponseOffThread(id, body) {
 }
 
 function postInvokeError(id, err) {
-  // 3.x: what its logger's `new Error(value)` throws is what it reports (errors.mjs).
-  const reported = mode.errorBody === 'v3' ? reportedInV3(err) : err;
-  log.logError('Invoke Error', reported);
-  postInvokeErrorQuietly(id, reported);
+  // 3.x: what its logger throws recording the error is what it reports (lib/logging.mjs).
+  postInvokeErrorQuietly(id, log.logError('Invoke Error', err));
 }
 
 function postInvokeErrorQuietly(id, err) {
@@ -481,12 +478,10 @@ function installProcessErrorHandlers() {
   if (mode.processErrors === 'report-and-exit') {
     // 3.x: the error is the invocation's (or init's), then the process exits 129 / 128.
     // Neither handler may throw (a listener that throws ends the process with exit 7 and
-    // nothing posted, as 3.3.0 does for a thrown Symbol): what 3.x's logger cannot convert is
-    // reported as the conversion's error (errors.mjs, reportedInV3).
+    // nothing posted, as 3.3.0 does for a thrown Symbol): what 3.x's logger throws recording
+    // the error is reported instead (lib/logging.mjs).
     process.on('uncaughtException', (thrown) => {
-      const err = reportedInV3(thrown);
-      log.logError('Uncaught Exception', err);
-      reportProcessError(err);
+      reportProcessError(log.logError('Uncaught Exception', thrown));
       process.exit(mode.uncaughtExceptionExitCode);
     });
     process.on('unhandledRejection', (reason, promise) => {
@@ -499,8 +494,7 @@ function installProcessErrorHandlers() {
         process.emit('uncaughtException', conversionError, 'uncaughtException');
         return;
       }
-      log.logError('Unhandled Promise Rejection', err);
-      reportProcessError(err);
+      reportProcessError(log.logError('Unhandled Promise Rejection', err));
       process.exit(mode.unhandledRejectionExitCode);
     });
     return;

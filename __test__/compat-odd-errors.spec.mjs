@@ -19,7 +19,9 @@
 // - 4.x: String(value) for a non-Error; a null-prototype object or a throwing toString crashes
 //   4.0.2 (nothing posted, exit 1), and another realm's Error with a throwing message getter is
 //   an unhandled rejection there: we post the 'handled' placeholder its own formatError gives
-//   and go on (docs/compatibility.md); those cases are not asked of the official client.
+//   and go on (docs/compatibility.md); those cases are not asked of the official client;
+// - 3.x with JSON records: its record of an Error whose getter throws throws as well, and what
+//   it throws is posted (4.x: no change; Managed Instances, whose records are JSON, neither).
 import { describe, test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { launch, invoke, isOfficial, MODES } from './fixtures/compat/harness.mjs';
@@ -106,11 +108,17 @@ function assertPost(r, [type, message, trace, cause], what) {
   }
 }
 
-async function runAll(t, version, handler, hows) {
-  const fn = await launch(t, { handler, version });
-  const skipped = OFFICIAL_CRASHES[version];
+// 3.x with AWS_LAMBDA_LOG_FORMAT=JSON: its JSON record of an Error whose getter throws throws
+// too (util.format after JSON.stringify failed), and that error ('boom') is what it posts.
+const GETTERS = ['message-getter-throws', 'name-getter-throws', 'stack-getter-throws'];
+const JSON_3 = { ...EXPECTED[3], ...Object.fromEntries(GETTERS.map((k) => [k, ['Error', 'boom', 'Error: boom', ['Error', 'boom']]])) };
+
+async function runAll(t, version, handler, hows, { env, expected = EXPECTED[version] } = {}) {
+  const fn = await launch(t, { handler, version, env });
+  const skipped = { ...OFFICIAL_CRASHES[version] };
+  if (env && version === 3) skipped.sync = [...skipped.sync, ...GETTERS];
   for (const how of hows) {
-    for (const [kind, want] of Object.entries(EXPECTED[version])) {
+    for (const [kind, want] of Object.entries(expected)) {
       if (isOfficial(version) && (skipped.all?.includes(kind) || skipped[how]?.includes(kind))) continue;
       const what = `${how} ${kind}`;
       assertPost(await invoke(fn, { kind, how }), want, what);
@@ -130,6 +138,11 @@ describe('values that break on inspection, and non-Errors, 3.x mode', () => {
   test('callback(err), context.fail(err), context.done(err)', async (t) => {
     await runAll(t, 3, 'odd-errors.callbackHandler', ['callback', 'fail', 'done']);
   });
+  test('JSON log format: what its error record throws is posted', async (t) => {
+    const env = { AWS_LAMBDA_LOG_FORMAT: 'JSON' };
+    await runAll(t, 3, 'odd-errors.handler', ['async', 'reject', 'sync'], { env, expected: JSON_3 });
+    await runAll(t, 3, 'odd-errors.callbackHandler', ['callback', 'fail'], { env, expected: JSON_3 });
+  });
 });
 
 describe('values that break on inspection, and non-Errors, 4.x mode', { skip: MODES[4].skip }, () => {
@@ -138,5 +151,9 @@ describe('values that break on inspection, and non-Errors, 4.x mode', { skip: MO
     assert.equal(fn.rt.child.exitCode, null, 'still running');
     // The runtime's own record of an error it cannot encode is the body it posts, never a crash.
     assert.match(fn.rt.stdout, /\tERROR\tInvoke Error \t\{"errorType":"handled","errorMessage":"callback called with Error argument/);
+  });
+  test('JSON log format and Managed Instances (JSON records): the same posts', async (t) => {
+    await runAll(t, 4, 'odd-errors.handler', ['async', 'sync'], { env: { AWS_LAMBDA_LOG_FORMAT: 'JSON' } });
+    await runAll(t, 4, 'odd-errors.handler', ['reject'], { env: { AWS_LAMBDA_MAX_CONCURRENCY: '4', AWS_LAMBDA_NODEJS_WORKER_COUNT: '1' } });
   });
 });

@@ -156,22 +156,6 @@ export function errorPost(error, mode = processMode) {
 }
 
 /**
- * 3.x's logger turns a non-Error into `new Error(value)` before anything is posted; when that
- * conversion throws (a Symbol, a null-prototype object, a toString that throws, another
- * realm's Error whose message getter throws), 3.3.0 reports what the conversion threw instead
- * of the function's value. Returns the value 3.x reports for `error` (itself, mostly).
- */
-export function reportedInV3(error) {
-  if (error instanceof Error) return error;
-  try {
-    new Error(error); // eslint-disable-line no-new
-    return error;
-  } catch (conversionError) {
-    return conversionError;
-  }
-}
-
-/**
  * The Lambda-Runtime-Function-XRay-Error-Cause header: X-Ray's "cause" object with the error's
  * stack parsed into {path, line, label} frames. '' (header omitted) if it cannot be built, as
  * in both official clients: for a thrown null or undefined (they read `.name` unguarded), a

@@ -82,6 +82,10 @@ export function loggingProfile(mode = {}, env = process.env) {
     globalSymbols: pick('globalSymbols', !v4),
     // 4.x publishes them as globalThis.awslambda.InvokeStore (@aws/lambda-invoke-store).
     invokeStore: pick('invokeStore', v4),
+    // 3.x's error logger can throw (`new Error(symbol)`, a JSON record of an Error whose getter
+    // throws); the error it throws is then what 3.x reports instead of the function's value.
+    // 4.x's does not change what is reported (we never let either throw: see logError).
+    loggerFailureIsReported: pick('loggerFailureIsReported', !v4),
     // 4.x with AWS_LAMBDA_MAX_CONCURRENCY: JSON records to fd 1 (or the socket Lambda gives).
     multiConcurrent: pick('multiConcurrent', v4 && env.AWS_LAMBDA_MAX_CONCURRENCY !== undefined),
   };
@@ -267,16 +271,14 @@ export function installLogging({ mode, env = process.env, console: target = glob
 
   const intoError = profile.stringifyThrown
     ? (err) => (err instanceof Error ? err : new Error(String(err)))
-    : (err) => {
-        if (err instanceof Error) return err;
-        // 3.x's `new Error(symbol)` throws; its record then shows that TypeError. The record
-        // is written either way, and the caller still posts the function's own value.
-        try {
-          return new Error(err);
-        } catch (conversionError) {
-          return conversionError;
-        }
-      };
+    : (err) => (err instanceof Error ? err : new Error(err)); // 3.x: throws for a Symbol, a null-prototype object
+
+  // One error record as the official logger writes it; throws where that logger throws.
+  const writeErrorRecord = (title, err) => {
+    const error = intoError(err);
+    if (errorFormat === 'JSON') target.error(error);
+    else target.error(title, formatErrorForText(error, mode));
+  };
 
   publishIds();
 
@@ -299,26 +301,29 @@ export function installLogging({ mode, env = process.env, console: target = glob
     level: minLevel.name,
     /** The telemetry fd records go to, or undefined for stdout. */
     telemetryFd,
-    /** Logs one of the runtime's own errors in the official shape (see the header comment). */
+    /**
+     * Logs one of the runtime's own errors in the official shape (see the header comment) and
+     * returns the error to report: `err`, or in 3.x what its logger throws recording it (the
+     * record is then that error's, as 3.3.0's failure path writes it). Never throws, whatever
+     * the function threw: what cannot be recorded is written as the body the mode posts (4.0.2
+     * crashes converting a null-prototype object).
+     */
     logError(title, err) {
-      // Never throws, whatever the function threw: the post that follows must happen. What
-      // cannot be converted or encoded is written as the error body the mode posts (4.0.2
-      // crashes converting a null-prototype object; 3.x's conversion errors are recorded).
-      let error;
       try {
-        error = intoError(err);
-      } catch {
-        target.error(title, '\t' + JSON.stringify(errorResponse(err, mode)));
-        return;
-      }
-      if (errorFormat === 'JSON') {
-        try {
-          target.error(error);
-        } catch {
-          target.error(JSON.stringify(errorResponse(error, mode)));
+        writeErrorRecord(title, err);
+        return err;
+      } catch (loggerFailure) {
+        const reported = profile.loggerFailureIsReported ? loggerFailure : err;
+        if (reported !== err) {
+          try {
+            writeErrorRecord(title, reported);
+            return reported;
+          } catch {}
         }
-      } else {
-        target.error(title, formatErrorForText(error, mode));
+        try {
+          target.error(title, '\t' + JSON.stringify(errorResponse(reported, mode)));
+        } catch {}
+        return reported;
       }
     },
     /** Puts the original console methods back (tests, or a runtime shutting down). */
