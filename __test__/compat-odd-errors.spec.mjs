@@ -24,7 +24,7 @@
 //   it throws is posted (4.x: no change; Managed Instances, whose records are JSON, neither).
 import { describe, test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
-import { launch, invoke, isOfficial, MODES } from './fixtures/compat/harness.mjs';
+import { launch, invoke, exited, isOfficial, MODES } from './fixtures/compat/harness.mjs';
 
 const H = 'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack';
 const NONE = Symbol('absent');
@@ -185,3 +185,53 @@ for (const version of [3, 4]) {
     }
   });
 }
+
+// A value thrown from a timer (uncaught exception) or rejected unhandled while an invocation is
+// in flight, 3.x mode (recorded from aws-lambda-ric 3.3.0 on Node 20.20.2, 2026-12-04): the error
+// is posted for the invocation, then the process exits 129 / 128. A rejection reason its
+// UnhandledPromiseRejection wrapper cannot convert is reported as an uncaught exception (129).
+// An uncaught value its logger cannot convert makes 3.3.0's handler throw (exit 7, nothing
+// posted); we post the conversion's error and exit 129 (docs/compatibility.md).
+const UPR = 'Runtime.UnhandledPromiseRejection';
+const PROCESS_3 = {
+  // [how, kind]: [exit code, record title, errorType, errorMessage, first trace line (NONE: no key), X-Ray cause sent, ours only]
+  'uncaught string': [129, 'Uncaught Exception', 'string', 'a string', '[]', true],
+  'uncaught undefined': [129, 'Uncaught Exception', 'handled', H, NONE, false],
+  'uncaught null': [129, 'Uncaught Exception', 'handled', H, NONE, false],
+  'uncaught message-getter-throws': [129, 'Uncaught Exception', 'handled', H, NONE, false],
+  'uncaught message-number': [129, 'Uncaught Exception', 'handled', H, NONE, false],
+  'uncaught stack-undefined': [129, 'Uncaught Exception', 'handled', H, NONE, true],
+  'uncaught duck-no-stack': [129, 'Uncaught Exception', 'object', '[object Object]', '[]', true],
+  'uncaught symbol': [129, 'Uncaught Exception', 'TypeError', 'Cannot convert a Symbol value to a string', 'TypeError: Cannot convert a Symbol value to a string', true, 'ours'],
+  'uncaught null-prototype': [129, 'Uncaught Exception', 'TypeError', 'Cannot convert object to primitive value', 'TypeError: Cannot convert object to primitive value', true, 'ours'],
+  'uncaught tostring-throws': [129, 'Uncaught Exception', 'Error', 'boom', 'Error: boom', true, 'ours'],
+  'rejection string': [128, 'Unhandled Promise Rejection', UPR, 'a string', `${UPR}: a string`, true],
+  'rejection undefined': [128, 'Unhandled Promise Rejection', UPR, '', UPR, true],
+  'rejection null': [128, 'Unhandled Promise Rejection', UPR, 'null', `${UPR}: null`, true],
+  'rejection message-number': [128, 'Unhandled Promise Rejection', UPR, 'Error: 42', `${UPR}: Error: 42`, true],
+  'rejection duck-no-stack': [128, 'Unhandled Promise Rejection', UPR, '[object Object]', `${UPR}: [object Object]`, true],
+  'rejection symbol': [129, 'Uncaught Exception', 'TypeError', 'Cannot convert a Symbol value to a string', 'TypeError: Cannot convert a Symbol value to a string', true],
+  'rejection null-prototype': [129, 'Uncaught Exception', 'TypeError', 'Cannot convert object to primitive value', 'TypeError: Cannot convert object to primitive value', true],
+  'rejection message-getter-throws': [129, 'Uncaught Exception', 'Error', 'boom', 'Error: boom', true],
+  'rejection tostring-throws': [129, 'Uncaught Exception', 'Error', 'boom', 'Error: boom', true],
+};
+
+describe('3.x mode: odd values thrown or rejected outside the handler during an invocation', () => {
+  for (const [name, [code, title, type, message, trace, cause, oursOnly]] of Object.entries(PROCESS_3)) {
+    const [how, kind] = name.split(' ');
+    test(name, { skip: oursOnly && isOfficial(3) && 'a deliberate difference' }, async (t) => {
+      const fn = await launch(t, { handler: 'odd-errors.processHandler', version: 3 });
+      const r = await invoke(fn, { kind, how }, { requestId: `p-${how}-${kind}` });
+      assert.equal(r.kind, 'error');
+      assert.equal(get(r.body, 'errorType'), type);
+      assert.equal(get(r.body, 'errorMessage'), message);
+      const t0 = get(r.body, 'trace');
+      if (trace === NONE || trace === '[]') assert.deepEqual(t0, trace === NONE ? NONE : []);
+      else assert.equal(t0[0], trace);
+      assert.equal(r.headers['lambda-runtime-function-xray-error-cause'] !== undefined, cause, 'X-Ray cause sent');
+      const { code: exitCode } = await exited(fn);
+      assert.equal(exitCode, code);
+      assert.match(fn.rt.stdout, new RegExp(`\\tp-${how}-${kind}\\tERROR\\t${title} \\t`));
+    });
+  }
+});
