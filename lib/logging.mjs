@@ -524,7 +524,8 @@ export function jsonErrorReplacer(_key, value) {
 /**
  * The second argument of a TEXT runtime error record: a tab, then the error as JSON with
  * errorType/errorMessage/code, its own enumerable properties and the stack split into lines
- * (nested Errors alike). If that cannot be encoded, the bare type/message/trace.
+ * (nested Errors alike). If that cannot be encoded (a getter that throws, a cycle), the error
+ * body the mode posts (lib/errors.mjs), as both official clients fall back to theirs.
  */
 export function formatErrorForText(error, mode) {
   try {
