@@ -13,7 +13,7 @@
 import { test } from './helpers/node-test.mjs';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { launch, exited, MODES } from './fixtures/compat/harness.mjs';
+import { launch, exited, isOfficial, MODES } from './fixtures/compat/harness.mjs';
 
 const NON_ERRORS = {
   string: { value: 'init string', reason: 'init string', source: "'init string'" },
@@ -121,3 +121,21 @@ test('4.x mode: init fails with an Error whose message getter throws: the placeh
   });
   assert.match(r.stderr, /^\n\(Use `node --trace-uncaught \.\.\.` to show where the exception was thrown\)\n/);
 });
+
+// An Error whose name is undefined: both official clients build the init error's
+// Lambda-Runtime-Function-Error-Type header from the body's missing errorType, and Node's http
+// refuses it (ERR_HTTP_INVALID_HEADER_VALUE): 3.3.0 exits 7, 4.0.2 crashes with that TypeError,
+// nothing posted. We post the body as they would have (no errorType; the header reads
+// 'undefined'), then end as the mode ends (docs/compatibility.md).
+for (const version of [3, 4]) {
+  test(`${version}.x mode: init fails with an Error whose name is undefined: the init error is posted`, { skip: MODES[version].skip || (isOfficial(version) && 'the official client loses it (a deliberate difference)') }, async (t) => {
+    const fn = await launch(t, { handler: 'init-rejects.handler', version, env: { COMPAT_INIT_KIND: 'noname', COMPAT_INIT_HOW: 'throw' } });
+    const r = await exited(fn);
+    assert.equal(r.code, version === 3 ? 129 : 1);
+    const posted = fn.api.requests.filter((q) => q.path.endsWith('/runtime/init/error'));
+    assert.equal(posted.length, 1);
+    const body = JSON.parse(posted[0].body);
+    assert.deepEqual([Object.hasOwn(body, 'errorType'), body.errorMessage, body.trace[0]], [false, 'no name', 'Error: no name']);
+    assert.equal(posted[0].headers['lambda-runtime-function-error-type'], 'undefined');
+  });
+}
