@@ -235,3 +235,20 @@ describe('3.x mode: odd values thrown or rejected outside the handler during an 
     });
   }
 });
+
+// Stack lines that are not V8's, parsed into X-Ray frames (recorded from aws-lambda-ric 3.3.0 /
+// 4.0.2, 2026-12-04): the two clients split a line differently only where a tab follows the
+// first word ("\tat\ttabbed (/b.js:3:4)": 3.x finds no label, 4.x 'tabbed').
+const ODD_FRAMES = [['/a.js', 1, ' twoSpaces'], ['/b.js', 3, 'anonymous'], ['noSpace/c.js', 5, 'anonymous'], ['', null, 'anonymous'],
+  ['/d.js', 7, 'anonymous'], ['/e.js', 9, 'new Thing'], ['0', null, 'async Promise.all index'], ['plain', null, 'anonymous']];
+for (const version of [3, 4]) {
+  test(`${version}.x mode: X-Ray frames of stack lines that are not V8's`, { skip: MODES[version].skip }, async (t) => {
+    const fn = await launch(t, { handler: 'odd-errors.handler', version });
+    const r = await invoke(fn, { kind: 'stack-odd-frames', how: 'async' });
+    assert.equal(r.body.trace[2], '\tat\ttabbed (/b.js:3:4)', 'the trace keeps the lines as they are');
+    const cause = JSON.parse(r.headers['lambda-runtime-function-xray-error-cause']);
+    const want = ODD_FRAMES.map((f) => (version === 4 && f[0] === '/b.js' ? ['/b.js', 3, 'tabbed'] : f));
+    assert.deepEqual(cause.exceptions[0].stack.map((f) => [f.path, f.line, f.label]), want);
+    assert.deepEqual(cause.paths, ['/a.js', '/b.js', 'noSpace/c.js', '', '/d.js', '/e.js', '0', 'plain']);
+  });
+}

@@ -161,20 +161,14 @@ export function errorPost(error, mode = processMode) {
  * in both official clients: for a thrown null or undefined (they read `.name` unguarded), a
  * field that is neither a string nor missing, a stack that is not a string, a getter that throws.
  */
-export function xrayCause(error) {
+export function xrayCause(error, mode = processMode) {
   try {
     const stackText = error.stack;
     const stack = [];
     if (stackText) {
       const lines = stackText.replace(DEL, '%7F').split('\n');
-      for (let i = 1; i < lines.length; i++) {
-        let line = lines[i].trim().replace(/\(|\)/g, '');
-        line = line.substring(line.indexOf(' ') + 1);
-        const space = line.lastIndexOf(' ');
-        const label = space >= 0 ? line.slice(0, space) : null;
-        const where = (label ? line.slice(space + 1) : line).split(':');
-        stack.push({ path: where[0], line: parseInt(where[1], 10), label: label || 'anonymous' });
-      }
+      const frame = mode.errorBody === 'v3' ? v3Frame : v4Frame;
+      for (let i = 1; i < lines.length; i++) stack.push(frame(lines[i]));
     }
     return JSON.stringify({
       working_directory: process.cwd(),
@@ -184,6 +178,24 @@ export function xrayCause(error) {
   } catch {
     return '';
   }
+}
+
+// One stack line as an X-Ray frame, as each client parses it: they differ only on lines that
+// are not V8's (a tab after the first word, two spaces, a frame without a label).
+function v3Frame(text) {
+  let line = text.trim().replace(/\(|\)/g, '');
+  line = line.substring(line.indexOf(' ') + 1);
+  const space = line.lastIndexOf(' ');
+  const label = space >= 0 ? line.slice(0, space) : null;
+  const where = (label ? line.slice(space + 1) : line).split(':');
+  return { path: where[0], line: parseInt(where[1], 10), label: label || 'anonymous' };
+}
+
+function v4Frame(text) {
+  const line = text.trim().replace(/[()]/g, '').replace(/^[^\s]*\s/, '');
+  const space = line.lastIndexOf(' ');
+  const where = (space >= 0 ? line.slice(space + 1) : line).split(':');
+  return { path: where[0], line: parseInt(where[1], 10), label: space >= 0 ? line.slice(0, space) : 'anonymous' };
 }
 
 /**
