@@ -16,16 +16,17 @@
 // 22.15+ / 23.5+) answers an `import` of such a module with a small ES module that `require`s it
 // and exports those names: the values Node would give (own properties of module.exports read
 // once after it ran; `default` is module.exports), without the lexing. Before the first such
-// answer every recorded file is checked (one stat each, ~0.3 ms for the SDK's ~100 files): when
+// answer every recorded file is checked (one stat each, ~0.1 ms for the SDK's 36 files): when
 // any changed, or the index was written by another Node version, the whole index is ignored
 // and Node lexes as usual. `require` is never touched. Without an index there is no hook at all.
 import { builtin } from './builtin.mjs';
+import { CJS_EXPORTS_INDEX } from './compile-cache.mjs';
 
 const fs = builtin('node:fs');
 const path = builtin('node:path');
 
 /** The index's file name inside the cache directory. */
-export const INDEX_NAME = 'cjs-exports.json';
+export const INDEX_NAME = CJS_EXPORTS_INDEX;
 /** Set by `warm` in the runtime it starts: the file to write the index to. */
 export const RECORD_ENV = 'LAMBDA_RAPID_RECORD_CJS_EXPORTS';
 
@@ -51,7 +52,6 @@ export function useCjsExports(cacheDir, env = process.env) {
 const noop = async () => undefined;
 
 function serve(file) {
-  if (!fs.existsSync(file)) return noop; // no index (the usual case): no hook
   let index;
   try {
     index = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -138,7 +138,8 @@ function record(indexFile) {
       const s = fs.statSync(file);
       return [file, s.size, s.mtimeMs];
     });
-    fs.writeFileSync(indexFile, JSON.stringify({ node: process.version, files: stats, modules }));
+    // No CommonJS imported by an ES module: no index, and no hook at the cold starts.
+    if (Object.keys(modules).length > 0) fs.writeFileSync(indexFile, JSON.stringify({ node: process.version, files: stats, modules }));
     return { served: 0, recorded: Object.keys(modules).length, current: true };
   };
 }
