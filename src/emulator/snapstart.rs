@@ -1,0 +1,184 @@
+//! SnapStart in the emulator (`serve --snapstart`, docs/snapstart.md). The runtime is started
+//! with `AWS_LAMBDA_INITIALIZATION_TYPE=snap-start` and the Runtime API serves two more
+//! endpoints, as Lambda's (and AWS's RIE with `--enable-init-caching`) do:
+//!
+//! - `GET /runtime/restore/next` ends the init. The emulator then plays the snapshot: it waits
+//!   `pause`, shuts down every other Runtime API connection the runtime holds (a restore into
+//!   another microVM leaves them dead, and a runtime that reuses one must show it here), and
+//!   answers 200 on a connection that it closes after the answer.
+//! - `POST /runtime/restore/error` (an after-restore hook failed): 202, `RESTORE_REPORT ...
+//!   Status: error`, the invocation waiting for this environment gets the error, and the runtime
+//!   counts as failed at init (the next invocation starts a fresh one).
+//!
+//! The first REPORT after the restore carries `Restore Duration`: from the restore/next answer
+//! to the runtime's first `GET next` (its after-restore hooks).
+
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::errors;
+use super::http::{self, Connection, RequestHead};
+use super::state::{Reply, Shared};
+use super::MAX_INVOKE_PAYLOAD;
+
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+const ACCEPTED: &str = r#"{"status":"OK"}"#;
+
+/// The emulator's SnapStart bookkeeping for one runtime slot (`Shared`).
+#[derive(Default)]
+pub struct SnapStartState(Mutex<Inner>);
+
+#[derive(Default)]
+struct Inner {
+    /// The Runtime API connections opened before the restore (clones, to shut them down).
+    connections: Vec<TcpStream>,
+    /// When restore/next was answered, until the first `GET next` after it.
+    restored_at: Option<Instant>,
+    /// The restore's duration, until the REPORT line that prints it.
+    to_report: Option<Duration>,
+}
+
+impl SnapStartState {
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A Runtime API connection was accepted: kept until the restore shuts it down. Only
+    /// connections from before the restore are kept (after it there is nothing to shut down), and
+    /// closed ones are dropped as new ones arrive, so the list stays as short as the init's.
+    pub fn track(&self, stream: &TcpStream) {
+        let mut inner = self.inner();
+        if inner.restored_at.is_some() || inner.to_report.is_some() {
+            return;
+        }
+        inner
+            .connections
+            .retain(|s| s.peer_addr().is_ok() && s.take_error().ok().flatten().is_none());
+        if let Ok(clone) = stream.try_clone() {
+            inner.connections.push(clone);
+        }
+    }
+
+    /// The runtime sent `GET next`: the first one after the restore ends the restore phase.
+    pub fn next_requested(&self) {
+        let mut inner = self.inner();
+        if let Some(at) = inner.restored_at.take() {
+            inner.to_report = Some(at.elapsed());
+        }
+    }
+
+    /// The restore duration for the REPORT line, once.
+    pub fn take_report(&self) -> Option<Duration> {
+        self.inner().to_report.take()
+    }
+
+    /// A new runtime process starts: nothing carries over.
+    pub fn reset(&self) {
+        *self.inner() = Inner::default();
+    }
+
+    /// Shuts down every tracked connection except `keep`'s; the count shut down.
+    fn drop_connections_except(&self, keep: Option<SocketAddr>) -> usize {
+        let mut inner = self.inner();
+        let mut n = 0;
+        for s in inner.connections.drain(..) {
+            if s.peer_addr().ok() == keep {
+                continue;
+            }
+            super::close_stream(&s);
+            n += 1;
+        }
+        n
+    }
+}
+
+/// `GET restore/next`. Writes its own answer; the connection ends with it.
+pub fn restore_next(
+    shared: &Shared,
+    conn: &mut Connection,
+    head: &RequestHead,
+    generation: u64,
+    pause: Duration,
+) {
+    let refused = {
+        let mut st = shared.lock();
+        if st.stopping || st.runtime.generation != generation {
+            return;
+        }
+        if st.runtime.init_done || st.runtime.init_failed_at.is_some() {
+            true
+        } else {
+            st.runtime.init_done = true;
+            let init = st.runtime.spawned_at.map(|t| t.elapsed());
+            st.runtime.init_duration = init;
+            st.runtime.report_init = init;
+            false
+        }
+    };
+    if refused {
+        let body = errors::runtime_api_error(
+            "InvalidStateTransition",
+            "State transition from Ready to RestoreReady failed for runtime. Error: State transition is not allowed",
+        );
+        let _ = http::write_response(&mut conn.writer, 403, &[JSON], body.as_bytes(), head.keep_alive());
+        return;
+    }
+    // The snapshot: the runtime waits, as it would while Lambda stores and later restores it.
+    let until = Instant::now() + pause;
+    while Instant::now() < until {
+        if shared.lock().stopping {
+            return;
+        }
+        std::thread::sleep((until - Instant::now()).min(Duration::from_millis(20)));
+    }
+    let keep = conn.writer.0.peer_addr().ok();
+    shared.snapstart.drop_connections_except(keep);
+    shared.snapstart.inner().restored_at = Some(Instant::now());
+    let _ = http::write_response(&mut conn.writer, 200, &[JSON], b"{}", false);
+    super::close_stream(&conn.writer.0);
+}
+
+/// `POST restore/error`: the status and body of the answer.
+pub fn restore_error(
+    shared: &Shared,
+    conn: &mut Connection,
+    head: &RequestHead,
+    generation: u64,
+) -> Option<(u16, String)> {
+    let error_type = head
+        .header("lambda-runtime-function-error-type")
+        .unwrap_or("Runtime.Unknown")
+        .to_string();
+    let body = conn.read_body(head, MAX_INVOKE_PAYLOAD).ok()?.data;
+    let restored_for = shared.snapstart.inner().restored_at.map(|t| t.elapsed());
+    let mut st = shared.lock();
+    if st.runtime.generation != generation {
+        return None;
+    }
+    let Some(duration) = restored_for.filter(|_| st.runtime.init_failed_at.is_none()) else {
+        return Some((
+            403,
+            errors::runtime_api_error(
+                "InvalidStateTransition",
+                "State transition to RestoreError failed for runtime. Error: State transition is not allowed",
+            ),
+        ));
+    };
+    shared.snapstart.inner().restored_at = None;
+    st.runtime.init_failed_at = Some(Instant::now());
+    st.stats.init_errors += 1;
+    // As for an init error, the invocation that was waiting for this environment gets the error.
+    let waiting = st.queue.pop_front();
+    drop(st);
+    shared.wake_supervisor();
+    shared.log.restore_report(duration, &error_type);
+    if let Some(inv) = waiting {
+        inv.reply.send(Reply::Complete {
+            body,
+            content_type: "application/json".into(),
+            function_error: Some("Unhandled".into()),
+        });
+    }
+    Some((202, ACCEPTED.into()))
+}
