@@ -128,20 +128,23 @@ function unreachable(endpoint, what, cause) {
 // Node exposes no way to empty them, but their refill is deterministic: drawing a whole buffer's
 // worth passes its refill point exactly once, so every entry left afterwards was drawn after the
 // restore. Only when that code was loaded before the snapshot: otherwise there is no buffer.
-const UUID_BATCH = 128;
-const RANDOM_INT_CACHE_ENTRIES = 1024;
-
 /** Renews what the process carries across a snapshot that the runtime can renew; returns what it did. */
 // Measured: 0.5-1.5 ms for both (Node 20 and 24, this machine), once per restore.
 export async function refreshAfterRestore() {
-  const done = [];
   // process.moduleLoadList names every builtin loaded so far, without loading anything.
-  if (process.moduleLoadList?.includes('NativeModule internal/crypto/random')) {
-    const crypto = await import('node:crypto');
-    for (let i = 0; i < UUID_BATCH; i += 1) crypto.randomUUID();
-    // randomInt(2): one 6-byte draw per call (its rejection sampling almost never draws twice).
-    for (let i = 0; i < RANDOM_INT_CACHE_ENTRIES; i += 1) crypto.randomInt(2);
-    done.push('crypto.randomUUID cache', 'crypto.randomInt cache');
-  }
-  return done;
+  if (!process.moduleLoadList?.includes('NativeModule internal/crypto/random')) return [];
+  refillCryptoCaches(await import('node:crypto'));
+  return ['crypto.randomUUID cache', 'crypto.randomInt cache'];
+}
+
+/**
+ * Draws a whole cache's worth from both caches of `crypto` (node:crypto). Self-contained (the
+ * uniqueness spec runs it inside a Node startup snapshot, from its source text).
+ */
+export function refillCryptoCaches(crypto) {
+  const UUIDS_PER_BATCH = 128;
+  const RANDOM_INT_ENTRIES = 6 * 1024 / 6;
+  for (let i = 0; i < UUIDS_PER_BATCH; i += 1) crypto.randomUUID();
+  // randomInt(2): one 6-byte draw per call (its rejection sampling almost never draws twice).
+  for (let i = 0; i < RANDOM_INT_ENTRIES; i += 1) crypto.randomInt(2);
 }
