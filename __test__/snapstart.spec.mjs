@@ -54,6 +54,15 @@ for (const modeName of Object.keys(MODES)) {
     });
   }
 
+  // (Whether they were loaded is read from process.moduleLoadList; snapstart-uniqueness.spec.mjs
+  // shows what the refill does.)
+  test(`${modeName} mode, snap-start: the restore refills node:crypto's caches when the function used them`, async (t) => {
+    const { api, rt } = await start(t, modeName, { env: { ...SNAP, SNAP_UUID: '1', AWS_LAMBDA_RUNTIME_VERBOSE: '1' } });
+    assert.equal((await api.invoke({})).kind, 'response');
+    const renewed = /restored; renewed: ([^\n]*)/.exec(rt.stdout)?.[1];
+    assert.equal(renewed, 'crypto.randomUUID cache, crypto.randomInt cache', rt.stdout);
+  });
+
   test(`${modeName} mode, on-demand: hooks registered, never called, no restore call`, async (t) => {
     const { api } = await start(t, modeName);
     const result = await api.invoke({});
