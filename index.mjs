@@ -11,6 +11,9 @@
 //    Runtime API, install the process-level error handlers, load the handler (top-level await
 //    in the function's module completes first). A failure is logged, posted to
 //    /runtime/init/error and ends the process: 3.x exits 129, 4.x crashes with 1.
+//    With AWS_LAMBDA_INITIALIZATION_TYPE=snap-start, SnapStart's hooks, snapshot and restore
+//    follow (1b; lib/snapstart.mjs, docs/snapstart.md), and the loop runs on a client created
+//    after the restore.
 // 2. GET next: sent from the JS thread, its socket watched by the event loop itself (the JS
 //    thread stays free, and a pending GET holds neither a libuv pool thread nor the process
 //    at exit). The handler is called in the microtask in which that promise resolves.
