@@ -182,3 +182,87 @@ pub fn restore_error(
     }
     Some((202, ACCEPTED.into()))
 }
+
+#[cfg(test)]
+mod tests {
+    //! Over real sockets, the test thread playing the runtime (external mode: no command).
+    use super::super::{Emulator, EmulatorConfig};
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    const BASE: &str = "/2018-06-01/runtime";
+
+    fn start(pause: Option<Duration>) -> (Emulator, u16) {
+        let emu = Emulator::start(EmulatorConfig {
+            invoke_port: 0,
+            platform_logs: false,
+            snapstart_pause: pause,
+            ..EmulatorConfig::default()
+        })
+        .unwrap();
+        let endpoint = emu.runtime_api_endpoint().unwrap();
+        let port = endpoint.rsplit(':').next().unwrap().parse().unwrap();
+        (emu, port)
+    }
+
+    /// Sends one request on `s` and returns the status of its answer (the rest is left unread,
+    /// the answers here being small enough to arrive in the first read).
+    fn status_on(s: &mut TcpStream, method: &str, path: &str, body: &str) -> u16 {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let req = format!(
+            "{method} {BASE}/{path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).unwrap();
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).unwrap();
+        let head = String::from_utf8_lossy(&buf[..n]);
+        head.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    fn status(port: u16, method: &str, path: &str, body: &str) -> u16 {
+        status_on(
+            &mut TcpStream::connect(("127.0.0.1", port)).unwrap(),
+            method,
+            path,
+            body,
+        )
+    }
+
+    #[test]
+    fn restore_next_shuts_down_the_runtimes_other_connections_then_answers() {
+        let (_emu, port) = start(Some(Duration::from_millis(20)));
+        // A kept-alive connection from before the snapshot (answered once, so it is tracked).
+        let mut idle = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        assert_eq!(status_on(&mut idle, "GET", "nothing", ""), 404);
+        assert_eq!(status(port, "GET", "restore/next", ""), 200);
+        // The idle connection reads EOF (or a reset), never times out.
+        let mut buf = [0u8; 64];
+        loop {
+            match idle.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+                Err(e) => panic!("the pre-restore connection is still open: {e}"),
+            }
+        }
+        // One restore per runtime; then restore/error is accepted once.
+        assert_eq!(status(port, "GET", "restore/next", ""), 403);
+        assert_eq!(status(port, "POST", "restore/error", "{}"), 202);
+        assert_eq!(status(port, "POST", "restore/error", "{}"), 403);
+    }
+
+    #[test]
+    fn restore_error_before_the_restore_is_refused() {
+        let (_emu, port) = start(Some(Duration::from_millis(1)));
+        assert_eq!(status(port, "POST", "restore/error", "{}"), 403);
+    }
+
+    #[test]
+    fn without_snapstart_the_restore_endpoints_do_not_exist() {
+        let (_emu, port) = start(None);
+        assert_eq!(status(port, "GET", "restore/next", ""), 404);
+        assert_eq!(status(port, "POST", "restore/error", "{}"), 404);
+    }
+}
