@@ -1,5 +1,6 @@
-// Types of `lambda-rapid/snapstart` (lib/snapstart-hooks.mjs) and of globalThis.awslambda.snapStart.
-// Guide: docs/snapstart.md.
+// Types of `lambda-rapid/snapstart` (lib/snapstart-hooks.mjs). Guide: docs/snapstart.md.
+// globalThis.awslambda is not declared here: @types/aws-lambda declares an `awslambda` namespace,
+// and a second declaration of the global would clash with it in a function that uses both.
 
 /** A SnapStart runtime hook: sync, or async (its promise is awaited). It takes no arguments. */
 export type SnapStartHook = () => unknown | Promise<unknown>;
@@ -23,11 +24,3 @@ export declare const snapStart: {
   readonly registerBeforeSnapshot: typeof registerBeforeSnapshot;
   readonly registerAfterRestore: typeof registerAfterRestore;
 };
-
-declare global {
-  // eslint-disable-next-line no-var
-  var awslambda: {
-    readonly snapStart: typeof snapStart;
-    [member: string]: unknown;
-  };
-}

@@ -24,9 +24,12 @@ const ACCEPTED: &[u8] = br#"{"status":"OK"}"#;
 const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
 
 pub fn serve_connection(shared: &Arc<Shared>, stream: TcpStream, generation: u64) {
-    if shared.config.snapstart_pause.is_some() {
-        shared.snapstart.track(&stream);
-    }
+    // SnapStart: known while open, so that the restore can shut it down (src/emulator/snapstart.rs).
+    let _tracked = shared
+        .config
+        .snapstart_pause
+        .is_some()
+        .then(|| shared.snapstart.track(&stream));
     let Ok(mut conn) = Connection::new(stream) else {
         return;
     };

@@ -31,8 +31,9 @@ pub struct SnapStartState(Mutex<Inner>);
 
 #[derive(Default)]
 struct Inner {
-    /// The Runtime API connections opened before the restore (clones, to shut them down).
-    connections: Vec<TcpStream>,
+    /// The runtime's open Runtime API connections (clones, to shut them down), by id.
+    connections: Vec<(u64, TcpStream)>,
+    last_id: u64,
     /// When restore/next was answered, until the first `GET next` after it.
     restored_at: Option<Instant>,
     /// The restore's duration, until the REPORT line that prints it.
@@ -44,20 +45,17 @@ impl SnapStartState {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A Runtime API connection was accepted: kept until the restore shuts it down. Only
-    /// connections from before the restore are kept (after it there is nothing to shut down), and
-    /// closed ones are dropped as new ones arrive, so the list stays as short as the init's.
-    pub fn track(&self, stream: &TcpStream) {
+    /// A Runtime API connection was accepted: known (so that a restore can shut it down) until
+    /// the returned guard drops, when its connection's thread ends. The clone is released then,
+    /// so it never keeps a socket open that its thread has closed.
+    pub fn track(&self, stream: &TcpStream) -> Tracked<'_> {
         let mut inner = self.inner();
-        if inner.restored_at.is_some() || inner.to_report.is_some() {
-            return;
-        }
-        inner
-            .connections
-            .retain(|s| s.peer_addr().is_ok() && s.take_error().ok().flatten().is_none());
+        inner.last_id += 1;
+        let id = inner.last_id;
         if let Ok(clone) = stream.try_clone() {
-            inner.connections.push(clone);
+            inner.connections.push((id, clone));
         }
+        Tracked { state: self, id }
     }
 
     /// The runtime sent `GET next`: the first one after the restore ends the restore phase.
@@ -73,23 +71,38 @@ impl SnapStartState {
         self.inner().to_report.take()
     }
 
-    /// A new runtime process starts: nothing carries over.
+    /// A new runtime process starts: its restore is its own. Connections are not touched: they
+    /// belong to threads that forget them as they end.
     pub fn reset(&self) {
-        *self.inner() = Inner::default();
+        let mut inner = self.inner();
+        inner.restored_at = None;
+        inner.to_report = None;
     }
 
     /// Shuts down every tracked connection except `keep`'s; the count shut down.
     fn drop_connections_except(&self, keep: Option<SocketAddr>) -> usize {
-        let mut inner = self.inner();
+        let inner = self.inner();
         let mut n = 0;
-        for s in inner.connections.drain(..) {
+        for (_, s) in &inner.connections {
             if s.peer_addr().ok() == keep {
                 continue;
             }
-            super::close_stream(&s);
+            super::close_stream(s);
             n += 1;
         }
         n
+    }
+}
+
+/// A tracked connection; dropping it forgets the connection (and releases its clone).
+pub struct Tracked<'a> {
+    state: &'a SnapStartState,
+    id: u64,
+}
+
+impl Drop for Tracked<'_> {
+    fn drop(&mut self) {
+        self.state.inner().connections.retain(|(id, _)| *id != self.id);
     }
 }
 
