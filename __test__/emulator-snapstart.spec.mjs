@@ -65,3 +65,16 @@ test('--snapstart and --max-concurrency do not combine (Lambda has no SnapStart 
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--snapstart and --max-concurrency do not combine/);
 });
+
+test('serve --help documents --snapstart and --snapstart-pause', async () => {
+  const r = await runCli(['serve', '--help']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /--snapstart +Run SnapStart's lifecycle/);
+  assert.match(r.stdout, /--snapstart-pause MS/);
+});
+
+test('--snapstart-pause must be a whole number of milliseconds', async () => {
+  const r = await runCli(['invoke', 'index.handler', '--task-root', TASK_ROOT, '--snapstart-pause', 'soon']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--snapstart-pause must be an integer >= 0/);
+});
