@@ -63,6 +63,22 @@ for (const modeName of Object.keys(MODES)) {
     assert.equal(renewed, 'crypto.randomUUID cache, crypto.randomInt cache', rt.stdout);
   });
 
+  test(`${modeName} mode, snap-start against a Runtime API without restore endpoints (404): logged, then served as restored at once`, async (t) => {
+    const { api, rt } = await start(t, modeName, { env: SNAP, restore: null });
+    const result = await api.invoke({});
+    assert.equal(result.kind, 'response');
+    assert.deepEqual(JSON.parse(result.entry.body), { order: [...BEFORE, ...AFTER] });
+    assert.match(`${rt.stdout}${rt.stderr}`, /has no \/runtime\/restore\/next \(404\)/);
+  });
+
+  test(`${modeName} mode, snap-start: a restore/next answered 500 ends the process as a failed GET next does`, async (t) => {
+    const { api, rt } = await start(t, modeName, { env: SNAP, restore: { status: 500 } });
+    const { code } = await rt.exited;
+    assert.equal(code, modeName === '3.x' ? 129 : 1);
+    assert.match(`${rt.stdout}${rt.stderr}`, /restore\/next answered 500/);
+    assert.deepEqual(api.requests.filter((q) => q.path.endsWith('/invocation/next')), []);
+  });
+
   test(`${modeName} mode, on-demand: hooks registered, never called, no restore call`, async (t) => {
     const { api } = await start(t, modeName);
     const result = await api.invoke({});

@@ -16,7 +16,8 @@ const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:test-function';
 // /runtime/restore/next and /runtime/restore/error: `{ pauseMs, drop }` answers restore/next after
 // pauseMs, and at that moment every other connection open is destroyed (`drop: 'destroy'`) or
 // left open and never answered again (`drop: 'blackhole'`, a peer gone without a reset, as after a
-// snapshot restore in another microVM), so that a runtime that reuses one fails or stalls).
+// snapshot restore in another microVM), so that a runtime that reuses one fails or stalls;
+// `{ status }` answers restore/next with that status instead).
 export async function startRuntimeApi({ prefix = '', headerCase = (name) => name, closeIdleAfterMs,
   initErrorReply, waitMs = 30000, restore } = {}) {
   const queue = []; // events not yet handed out
@@ -118,6 +119,11 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
           const i = waitingNext.indexOf(res);
           if (i >= 0) waitingNext.splice(i, 1);
         });
+        return;
+      }
+      if (restore?.status && req.method === 'GET' && url === `${base}/restore/next`) {
+        res.writeHead(restore.status, { 'Content-Type': 'application/json' });
+        res.end('{"errorMessage":"restore refused","errorType":"Test"}');
         return;
       }
       if (restore && req.method === 'GET' && url === `${base}/restore/next`) {
