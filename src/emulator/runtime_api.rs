@@ -489,6 +489,12 @@ fn init_error(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, g
         Ok(b) => b.data,
         Err(_) => return Outcome::Close,
     };
+    if super::snapstart::restoring(shared) {
+        return match super::snapstart::fail_restore(shared, generation, body, &error_type) {
+            Some((status, body)) => Outcome::Respond(status, body),
+            None => Outcome::Close,
+        };
+    }
     let mut st = shared.lock();
     if st.runtime.generation != generation {
         return Outcome::Close;

@@ -164,6 +164,23 @@ pub fn restore_error(
         .unwrap_or("Runtime.Unknown")
         .to_string();
     let body = conn.read_body(head, MAX_INVOKE_PAYLOAD).ok()?.data;
+    fail_restore(shared, generation, body, &error_type)
+}
+
+/// Whether the runtime is between its restore and its first `GET next` (its after-restore hooks).
+pub fn restoring(shared: &Shared) -> bool {
+    shared.config.snapstart_pause.is_some() && shared.snapstart.inner().restored_at.is_some()
+}
+
+/// The restore failed with `body` (the error JSON): what `restore/error` does, and `init/error`
+/// while restoring (Lambda's Runtime API takes one there as the restore's error: RIE's source,
+/// `rapi/handler/initerror.go`). The status and body of the answer; `None`: another runtime's.
+pub fn fail_restore(
+    shared: &Shared,
+    generation: u64,
+    body: Vec<u8>,
+    error_type: &str,
+) -> Option<(u16, String)> {
     let restored_for = shared.snapstart.inner().restored_at.map(|t| t.elapsed());
     let mut st = shared.lock();
     if st.runtime.generation != generation {
@@ -185,7 +202,7 @@ pub fn restore_error(
     let waiting = st.queue.pop_front();
     drop(st);
     shared.wake_supervisor();
-    shared.log.restore_report(duration, &error_type);
+    shared.log.restore_report(duration, error_type);
     if let Some(inv) = waiting {
         inv.reply.send(Reply::Complete {
             body,
@@ -263,6 +280,16 @@ mod tests {
         // One restore per runtime; then restore/error is accepted once.
         assert_eq!(status(port, "GET", "restore/next", ""), 403);
         assert_eq!(status(port, "POST", "restore/error", "{}"), 202);
+        assert_eq!(status(port, "POST", "restore/error", "{}"), 403);
+    }
+
+    #[test]
+    fn init_error_while_restoring_is_the_restores_error() {
+        let (emu, port) = start(Some(Duration::from_millis(1)));
+        assert_eq!(status(port, "GET", "restore/next", ""), 200);
+        assert_eq!(status(port, "POST", "init/error", "{}"), 202);
+        assert_eq!(emu.stats().init_errors, 1);
+        // The restore has failed: no second error for it.
         assert_eq!(status(port, "POST", "restore/error", "{}"), 403);
     }
 
