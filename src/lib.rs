@@ -673,6 +673,9 @@ pub struct BindingEmulatorOptions {
     pub logs_to_stderr: Option<bool>,
     /// Discard the runtime's output (default false).
     pub quiet_runtime: Option<bool>,
+    /// SnapStart: the runtime inits with `AWS_LAMBDA_INITIALIZATION_TYPE=snap-start` and its
+    /// `GET restore/next` is answered after this pause, its other connections dropped (unset: on-demand).
+    pub snapstart_pause_ms: Option<u32>,
 }
 
 #[napi(object, js_name = "EmulatorStats")]
@@ -765,6 +768,9 @@ pub fn start_emulator(env: Env, options: BindingEmulatorOptions) -> Result<Emula
         env: options.env.map(|m| m.into_iter().collect()).unwrap_or_default(),
         logs_to_stderr: options.logs_to_stderr.unwrap_or(false),
         quiet_runtime: options.quiet_runtime.unwrap_or(false),
+        snapstart_pause: options
+            .snapstart_pause_ms
+            .map(|ms| std::time::Duration::from_millis(ms.into())),
     };
     emulator::Emulator::start(config)
         .map(|inner| Emulator { inner })

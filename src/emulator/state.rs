@@ -119,6 +119,8 @@ pub struct Shared {
     /// either: it polls every 20 ms while a runtime runs, which is all deadlines and exits need.
     supervisor: Condvar,
     connections: Mutex<(u64, HashMap<u64, TcpStream>)>,
+    /// SnapStart's restore bookkeeping (unused unless `config.snapstart_pause` is set).
+    pub snapstart: super::snapstart::SnapStartState,
 }
 
 impl Shared {
@@ -133,6 +135,7 @@ impl Shared {
             }),
             supervisor: Condvar::new(),
             connections: Mutex::new((0, HashMap::new())),
+            snapstart: Default::default(),
         }
     }
 
