@@ -62,18 +62,29 @@ function serve(file) {
   const modules = new Map(Object.entries(index.modules));
   let current; // whether every recorded file is as `warm` saw it: checked once, at the first use
   let served = 0;
-  const hooks = nodeModule().registerHooks({
+  let hooks;
+  const done = () => {
+    hooks?.deregister();
+    hooks = undefined;
+  };
+  hooks = nodeModule().registerHooks({
     load(url, context, nextLoad) {
       const entry = modules.get(url);
       if (entry === undefined || !context.conditions?.includes('import')) return nextLoad(url, context);
       current ??= unchanged(index.files);
-      if (!current) return nextLoad(url, context);
+      if (!current) {
+        done(); // the whole index is off
+        return nextLoad(url, context);
+      }
       served++;
+      // Removed once the last recorded module is served: while a hook is registered, every
+      // module Node loads (the hundreds the SDK `require`s next) goes through it.
+      if (served === modules.size) done();
       return { format: 'module', source: wrapperSource(entry), shortCircuit: true };
     },
   });
   return async () => {
-    hooks.deregister();
+    done();
     return { served, recorded: modules.size, current: current !== false };
   };
 }
