@@ -34,6 +34,16 @@ async function start(t, modeName, { env = {}, restore = { pauseMs: 50, drop: 'de
 }
 
 for (const modeName of Object.keys(MODES)) {
+  test(`${modeName} mode: awslambda.snapStart is there, and Object.keys(awslambda) is still the official clients'`, async (t) => {
+    const { api, rt } = await start(t, modeName);
+    const result = await api.invoke({ keys: true });
+    assert.equal(result.kind, 'response', rt.stderr);
+    const { keys, snapStart } = JSON.parse(result.entry.body);
+    assert.equal(snapStart, 'object');
+    assert.deepEqual(keys.filter((k) => k === 'snapStart'), [], 'not enumerable');
+    assert.ok(keys.includes('streamifyResponse') && keys.includes('HttpResponseStream'), keys.join());
+  });
+
   for (const drop of ['destroy', 'blackhole']) {
     test(`${modeName} mode, snap-start: hooks in order, restore/next, then the first invocation on a new connection (old ones ${drop === 'destroy' ? 'destroyed' : 'black-holed'})`, async (t) => {
       const { api, rt } = await start(t, modeName, { env: SNAP, restore: { pauseMs: 200, drop } });

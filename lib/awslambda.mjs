@@ -103,7 +103,10 @@ function streamifyResponse(handler, options) {
  * AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA is "1" or "true", as the official clients do.
  */
 export function installAwsLambdaGlobal() {
-  globalThis.awslambda = { ...globalThis.awslambda, streamifyResponse, HttpResponseStream, snapStart };
+  globalThis.awslambda = { ...globalThis.awslambda, streamifyResponse, HttpResponseStream };
+  // Not enumerable: the official clients have no snapStart, and a function (or a conformance
+  // record) that lists the global's keys sees theirs.
+  Object.defineProperty(globalThis.awslambda, 'snapStart', { value: snapStart, writable: true, configurable: true, enumerable: false });
 }
 
 /**
