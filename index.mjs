@@ -63,6 +63,7 @@ let client;
 try {
   if (!endpoint) throw new Errors.PlatformError('AWS_LAMBDA_RUNTIME_API is not set: this process must be started by Lambda or an emulator');
   client = new RuntimeClient(endpoint);
+  if (mode.postResponseAsync) client.startQueuedPosts(queuedPostFailed);
 } catch (err) {
   // Nowhere to report it: the Runtime API is what is missing.
   log.logError(mode.initFailure.title, err);
@@ -430,7 +431,7 @@ function postResponse(id, result) {
     return;
   }
   vverbose('Runtime::postResponse', id);
-  if (mode.postResponseAsync && body.length > OFF_THREAD_POST_MIN_LENGTH) return postResponseOffThread(id, body);
+  if (mode.postResponseAsync) return postResponseNotWaiting(id, body);
   try {
     client.respondSync(id, body);
   } catch (err) {
@@ -439,21 +440,31 @@ function postResponse(id, result) {
   inFlight.delete(id);
 }
 
-// Managed Instances: a large response is sent from a pool thread, so the worker's other
-// invocations run while it is in flight; a synchronous 6 MB POST held them all for as long as
-// the Runtime API took to take it (docs/event-loop.md, "Managed Instances"). A small one is
-// sent at once from this thread: the pool thread's two hops cost more than the POST itself
-// (CPU per invocation 86-103 µs against 48-69 µs, docs/managed-instances.md). The invocation
-// counts as answered from here: a process-level error now belongs to no invocation.
-// (String length, not bytes: a threshold, not a limit.)
-const OFF_THREAD_POST_MIN_LENGTH = 64 * 1024;
-async function postResponseOffThread(id, body) {
+// Managed Instances: the worker does not wait for the Runtime API's answer to a response, so
+// its other invocations run while the POST is in flight; a synchronous POST held them all for
+// that round trip (docs/managed-instances.md: one worker could not pass ~3,800 invocations/s),
+// a synchronous 6 MB POST for as long as the Runtime API took to take it (docs/event-loop.md).
+// A small response goes to the client's POST thread (src/client/queued_post.rs: no promise, no
+// call back on success); a large one to libuv's pool, so that it does not hold up the small
+// ones queued behind it. The invocation counts as answered from here: a process-level error
+// now belongs to no invocation. (String length, not bytes: a threshold, not a limit.)
+const QUEUED_POST_MAX_LENGTH = 64 * 1024;
+async function postResponseNotWaiting(id, body) {
   inFlight.delete(id);
   try {
-    await client.respond(id, body);
+    if (body.length <= QUEUED_POST_MAX_LENGTH) client.respondQueued(id, body);
+    else await client.respond(id, body);
   } catch (err) {
     postFailed(id, err, body);
   }
+}
+
+// A queued POST that failed (src/client/queued_post.rs), as the client's errors read.
+function queuedPostFailed(id, code, message, status, body) {
+  const err = Object.assign(new Error(message), { code });
+  if (status !== null) err.status = status;
+  if (body !== null) err.body = body;
+  postFailed(id, err);
 }
 
 function postInvokeError(id, err) {

@@ -80,6 +80,17 @@ export declare class RuntimeClient {
   failSync(requestId: string, errorBody: string | Buffer, errorType: string, xrayCause?: string | undefined | null): void
   /** `initError`, on the JS thread. */
   initErrorSync(errorBody: string | Buffer, errorType: string): void
+  /**
+   * Starts the thread that sends `respondQueued`'s POSTs (Managed Instances). `onFailure` is
+   * called on the JS thread for each POST that failed, with the error's fields (it does not
+   * keep the event loop alive).
+   */
+  startQueuedPosts(onFailure: (requestId: string, code: string, message: string, status: number | null, body: string | null) => void): void
+  /**
+   * POST an invocation's response from `startQueuedPosts`' thread; returns at once. A POST
+   * that fails is reported to `startQueuedPosts`' callback.
+   */
+  respondQueued(requestId: string, body: string | Buffer): void
   /** `respond`, on the JS thread: the POST has been answered when this returns. */
   respondSync(requestId: string, body: string | Buffer): void
 }

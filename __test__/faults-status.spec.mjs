@@ -37,7 +37,7 @@ describe('status answers', SUITE, () => {
       run.api.next(run.api.invocation({ id: 'a' }));
       run.api.next(run.api.invocation({ id: 'after' }));
       await run.alive(run.api.waitForPosts(['after']));
-      const record = mi ? /Failed to post invocation response for a/ : /Could not post the result of invocation a to the Runtime API: .*HTTP 500/;
+      const record = mi ? /Failed to post invocation response for a\s.*HTTP 500/ : /Could not post the result of invocation a to the Runtime API: .*HTTP 500/;
       await run.alive(run.api.until(() => record.test(run.rt.stdout + run.rt.stderr), 'the record'));
       assert.deepEqual(run.api.outcomes(), { a: [], after: ['response'] });
       assert.equal(run.api.postsFor('a').length, 1, 'a status is not retried');

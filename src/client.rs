@@ -24,6 +24,7 @@ use crate::error::{ErrorCode, RuntimeApiError};
 use crate::invocation::Invocation;
 
 mod polled_next;
+pub mod queued_post;
 mod transport;
 pub use polled_next::{PolledNext, PolledNextChannel, Step, Want};
 use transport::{RapidConnector, Staleness};

@@ -288,6 +288,10 @@ impl LongPollThread {
     }
 }
 
+/// A failed queued POST as `startQueuedPosts`' callback gets it: request id, error code,
+/// message, HTTP status and body (the fields of the client's other errors).
+type QueuedPostFailure = (String, String, String, Option<u32>, Option<String>);
+
 /// A client of the Lambda Runtime API.
 #[napi]
 pub struct RuntimeClient {
@@ -298,6 +302,8 @@ pub struct RuntimeClient {
     long_poll: LongPollThread,
     settler: promise_settler::PromiseSettler,
     endpoint: String,
+    /// `respondQueued`'s thread (src/client/queued_post.rs), once `startQueuedPosts` started it.
+    queued: Option<client::queued_post::QueuedPoster>,
 }
 
 #[napi]
@@ -329,6 +335,7 @@ impl RuntimeClient {
             long_poll: LongPollThread::new(),
             settler: promise_settler::PromiseSettler::new(&env)?,
             endpoint,
+            queued: None,
         })
     }
 
@@ -473,6 +480,65 @@ impl RuntimeClient {
 // request. See docs/event-loop.md.
 #[napi]
 impl RuntimeClient {
+    /// Starts the thread that sends `respondQueued`'s POSTs (Managed Instances). `onFailure` is
+    /// called on the JS thread for each POST that failed, with the error's fields (it does not
+    /// keep the event loop alive).
+    #[napi(
+        ts_args_type = "onFailure: (requestId: string, code: string, message: string, status: number | null, body: string | null) => void"
+    )]
+    pub fn start_queued_posts(&mut self, on_failure: Function<QueuedPostFailure, ()>) -> Result<()> {
+        if self.queued.is_some() {
+            return Ok(());
+        }
+        let failed = on_failure
+            .build_threadsafe_function()
+            .weak::<true>()
+            .callee_handled::<false>()
+            // The tuple as the callback's arguments (`build()` would pass it as one array).
+            .build_callback(|ctx| Ok(FnArgs::from(ctx.value)))?;
+        let poster = client::queued_post::QueuedPoster::start(self.inner.clone(), move |id, e| {
+            let args = (
+                id,
+                e.code.as_str().to_owned(),
+                e.message,
+                e.status.map(u32::from),
+                e.body,
+            );
+            failed.call(
+                args,
+                napi::threadsafe_function::ThreadsafeFunctionCallMode::NonBlocking,
+            );
+        })
+        .map_err(|e| Error::from_reason(format!("cannot start the POST thread: {e}")))?;
+        self.queued = Some(poster);
+        Ok(())
+    }
+
+    /// POST an invocation's response from `startQueuedPosts`' thread; returns at once. A POST
+    /// that fails is reported to `startQueuedPosts`' callback.
+    #[napi]
+    pub fn respond_queued(
+        &self,
+        request_id: String,
+        #[napi(ts_arg_type = "string | Buffer")] body: BindingBody,
+    ) -> Result<()> {
+        let Some(poster) = &self.queued else {
+            return Err(Error::new(
+                Status::InvalidArg,
+                "respondQueued: call startQueuedPosts first",
+            ));
+        };
+        let bytes = match body {
+            BindingBody::Text(text) => text,
+            BindingBody::Bytes(buffer) => buffer.to_vec(),
+        };
+        if poster.post(request_id, bytes) {
+            Ok(())
+        } else {
+            Err(Error::from_reason("respondQueued: the POST thread has ended"))
+        }
+    }
+
     /// `respond`, on the JS thread: the POST has been answered when this returns.
     #[napi]
     pub fn respond_sync(
