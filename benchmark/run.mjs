@@ -13,10 +13,11 @@
 //   --candidates a,b    lambda-rapid, lambda-rapid-4x, official, official-alt, node-http,
 //                       raw-rust (default: all of these), rapid-bare (diagnostic)
 //   --no-install        do not install Node or the official client; skip what is missing
-//   --addon FILE        the lambda-rapid .node binary to use, built with `--features bench`
+//   --addon FILE        the .node binary to use for everything: a build of the bench addon
+//                       (benchmark/native), which also holds the product's classes
 //                       (default: release builds of this checkout, made by cargo into
-//                       benchmark/.cache/addon: the product addon for lambda-rapid, and one
-//                       with the bench feature for the bench server and the raw loops)
+//                       benchmark/.cache/addon: the product addon for lambda-rapid, and the
+//                       bench addon for the bench server and the raw loops)
 //   --no-save           print only; do not write benchmark/results/
 //   --update-readme     also put the table and chart into README.md (between bench markers)
 import { spawnSync } from 'node:child_process';
@@ -66,7 +67,7 @@ try {
   process.exit(2);
 }
 if (typeof native.BenchServer !== 'function') {
-  log('bench: the native addon has no BenchServer: it was not built with `--features bench`');
+  log('bench: the native addon has no BenchServer: it is not the bench addon (benchmark/native)');
   process.exit(2);
 }
 
