@@ -11,7 +11,7 @@ pub mod error;
 pub mod invocation;
 pub mod next_on_loop;
 pub mod promise_settler;
-pub mod streaming;
+pub mod stream;
 
 use std::sync::{mpsc, Arc, Mutex};
 
@@ -488,8 +488,8 @@ impl RuntimeClient {
     }
 }
 
-// ===== streaming (issue 5, response streaming): src/streaming.rs =====
-// A streamed response is uploaded by a thread of its own (streaming.rs). JS hands it Buffers
+// ===== streaming (issue 5, response streaming): src/stream/ =====
+// A streamed response is uploaded by a thread of its own (src/stream/). JS hands it Buffers
 // without copying them (small ones excepted: copying a few KiB costs less than a reference
 // kept across threads); the upload thread hands them back and they are released here, on the
 // JS thread, at the next call. JS learns that the upload is behind from `write`'s result, then
@@ -528,7 +528,7 @@ type DrainResolver = Box<dyn FnOnce(Env) -> Result<()> + Send>;
 /// thread of its own. The request starts (and the content type is fixed) when this is created.
 #[napi(js_name = "ResponseStreamWriter")]
 pub struct BindingResponseStream {
-    inner: streaming::ResponseStream<BindingChunk>,
+    inner: stream::ResponseStream<BindingChunk>,
 }
 
 #[napi]
@@ -546,10 +546,10 @@ impl BindingResponseStream {
         let endpoint = endpoint
             .or_else(|| std::env::var("AWS_LAMBDA_RUNTIME_API").ok())
             .unwrap_or_default();
-        let content_type = content_type.unwrap_or_else(|| streaming::DEFAULT_CONTENT_TYPE.to_string());
+        let content_type = content_type.unwrap_or_else(|| stream::DEFAULT_CONTENT_TYPE.to_string());
         let high_water = high_water_mark.map_or(STREAM_DEFAULT_HIGH_WATER, |n| n as usize);
-        streaming::StreamTarget::for_response(&endpoint, &request_id)
-            .and_then(|target| streaming::ResponseStream::start(target, &content_type, high_water))
+        stream::StreamTarget::for_response(&endpoint, &request_id)
+            .and_then(|target| stream::ResponseStream::start(target, &content_type, high_water))
             .map(|inner| BindingResponseStream { inner })
             .map_err(|e| to_js_error(&env, e))
     }
@@ -598,7 +598,7 @@ impl BindingResponseStream {
     /// Ends the stream; resolves with the Runtime API's answer once the whole stream was sent.
     #[napi(ts_return_type = "Promise<StreamAnswer>")]
     pub fn end<'env>(&mut self, env: &'env Env) -> Result<Object<'env>> {
-        self.finish(env, streaming::StreamEnd::Complete)
+        self.finish(env, stream::StreamEnd::Complete)
     }
 
     /// Ends the stream with the error trailers: `errorType`, and `errorBody` (the error JSON,
@@ -610,14 +610,14 @@ impl BindingResponseStream {
         error_type: String,
         #[napi(ts_arg_type = "string | Buffer")] error_body: BindingBody,
     ) -> Result<Object<'env>> {
-        let how = streaming::StreamEnd::Failed {
+        let how = stream::StreamEnd::Failed {
             error_type,
             error_json: body_bytes(&error_body).to_vec(),
         };
         self.finish(env, how)
     }
 
-    fn finish<'env>(&mut self, env: &'env Env, how: streaming::StreamEnd) -> Result<Object<'env>> {
+    fn finish<'env>(&mut self, env: &'env Env, how: stream::StreamEnd) -> Result<Object<'env>> {
         let (deferred, promise) = env.create_deferred::<BindingStreamAnswer, StreamResolver>()?;
         let spent = self.inner.spent_chunks();
         self.inner.end(how, move |result| {
