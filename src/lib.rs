@@ -9,11 +9,10 @@ pub mod emulator;
 pub mod endpoint;
 pub mod error;
 pub mod invocation;
-pub mod next_on_loop;
-pub mod promise_settler;
+pub mod next;
 pub mod stream;
 
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -22,7 +21,7 @@ use client::RuntimeApiClient;
 use error::RuntimeApiError;
 use invocation::Invocation;
 
-// ===== RuntimeClient (issue 2, the Runtime API client): src/client.rs, src/invocation.rs =====
+// ===== RuntimeClient (issue 2, the Runtime API client): src/client/, src/next/, src/invocation.rs =====
 
 /// An invocation as JS sees it. `body` is the event's text, ready for `JSON.parse`.
 #[napi(object, object_from_js = false, js_name = "Invocation")]
@@ -92,13 +91,13 @@ impl From<Invocation> for BindingInvocation {
     }
 }
 
-/// GET next's outcome as the promise's value or rejection (the event loop's path, next_on_loop.rs).
+/// GET next's outcome as the promise's value or rejection (either path, src/next/).
 fn invocation_to_js(
     env: &Env,
     result: std::result::Result<Invocation, RuntimeApiError>,
 ) -> Result<sys::napi_value> {
     match result {
-        // SAFETY: called on the JS thread with its env (next_on_loop.rs).
+        // SAFETY: called on the JS thread with its env (src/next/).
         Ok(inv) => unsafe { BindingInvocation::to_napi_value(env.raw(), inv.into()) },
         Err(e) => Err(to_js_error(env, e)),
     }
@@ -162,20 +161,17 @@ impl FromNapiValue for BindingBody {
     }
 }
 
-fn body_bytes(body: &BindingBody) -> &[u8] {
-    match body {
-        BindingBody::Text(bytes) => bytes,
-        BindingBody::Bytes(buffer) => buffer.as_ref(),
+impl AsRef<[u8]> for BindingBody {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            BindingBody::Text(bytes) => bytes,
+            BindingBody::Bytes(buffer) => buffer.as_ref(),
+        }
     }
 }
 
 enum Call {
-    Next,
     Respond {
-        request_id: String,
-        body: BindingBody,
-    },
-    RespondThenNext {
         request_id: String,
         body: BindingBody,
     },
@@ -192,27 +188,16 @@ enum Call {
 }
 
 impl Call {
-    fn run(&self, client: &RuntimeApiClient) -> std::result::Result<Option<Invocation>, RuntimeApiError> {
+    fn run(&self, client: &RuntimeApiClient) -> std::result::Result<(), RuntimeApiError> {
         match self {
-            Call::Next => client.next_invocation().map(Some),
-            Call::Respond { request_id, body } => {
-                client.post_response(request_id, body_bytes(body)).map(|_| None)
-            }
-            Call::RespondThenNext { request_id, body } => {
-                client.post_response(request_id, body_bytes(body))?;
-                client.next_invocation().map(Some)
-            }
+            Call::Respond { request_id, body } => client.post_response(request_id, body.as_ref()),
             Call::Fail {
                 request_id,
                 body,
                 error_type,
                 xray_cause,
-            } => client
-                .post_error(request_id, body_bytes(body), error_type, xray_cause.as_deref())
-                .map(|_| None),
-            Call::InitError { body, error_type } => {
-                client.post_init_error(body_bytes(body), error_type).map(|_| None)
-            }
+            } => client.post_error(request_id, body.as_ref(), error_type, xray_cause.as_deref()),
+            Call::InitError { body, error_type } => client.post_init_error(body.as_ref(), error_type),
         }
     }
 }
@@ -224,67 +209,15 @@ pub struct RuntimeApiTask {
 }
 
 impl Task for RuntimeApiTask {
-    type Output = std::result::Result<Option<Invocation>, RuntimeApiError>;
-    /// An invocation, or `undefined` for the POSTs (their `Promise<void>` resolves to nothing).
-    type JsValue = Either<BindingInvocation, ()>;
+    type Output = std::result::Result<(), RuntimeApiError>;
+    type JsValue = ();
 
     fn compute(&mut self) -> Result<Self::Output> {
         Ok(self.call.run(&self.client))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        match output {
-            Ok(Some(inv)) => Ok(Either::A(inv.into())),
-            Ok(None) => Ok(Either::B(())),
-            Err(e) => Err(to_js_error(&env, e)),
-        }
-    }
-}
-
-type LongPollJob = Box<dyn FnOnce() + Send>;
-
-/// GET next runs on a thread of the client's own, not on libuv's pool: at exit Node joins every
-/// pool thread, and a GET the Runtime API holds open would keep `process.exit()` from ever
-/// returning (a pending `next()` hung exit indefinitely before this). It also leaves libuv's 4
-/// threads to fs, dns, crypto and zlib between invocations. The promise settles through a
-/// threadsafe function, like an `AsyncTask`'s: in the poll phase, on the JS thread; the client
-/// keeps one for all its promises (src/promise_settler.rs).
-struct LongPollThread {
-    jobs: Mutex<Option<mpsc::Sender<LongPollJob>>>,
-}
-
-impl LongPollThread {
-    fn new() -> Self {
-        LongPollThread {
-            jobs: Mutex::new(None),
-        }
-    }
-
-    /// Runs `job` on the thread, starting it on first use (or again, should it have died).
-    fn run(&self, job: LongPollJob) -> Result<()> {
-        let mut jobs = self.jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let job = match jobs.as_ref() {
-            Some(tx) => match tx.send(job) {
-                Ok(()) => return Ok(()),
-                Err(mpsc::SendError(job)) => job,
-            },
-            None => job,
-        };
-        let (tx, rx) = mpsc::channel::<LongPollJob>();
-        std::thread::Builder::new()
-            .name("lambda-rapid-next".into())
-            .spawn(move || {
-                for job in rx {
-                    // A panic must not take the next calls with it (it would be a bug: the
-                    // client's functions return errors, they do not panic).
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                }
-            })
-            .map_err(|e| Error::from_reason(format!("cannot start the Runtime API thread: {e}")))?;
-        tx.send(job)
-            .map_err(|_| Error::from_reason("the Runtime API thread ended at start"))?;
-        *jobs = Some(tx);
-        Ok(())
+        output.map_err(|e| to_js_error(&env, e))
     }
 }
 
@@ -292,11 +225,8 @@ impl LongPollThread {
 #[napi]
 pub struct RuntimeClient {
     inner: Arc<RuntimeApiClient>,
-    /// GET next on the JS thread's event loop (src/next_on_loop.rs); `None` where libuv cannot
-    /// be reached, or with `LAMBDA_RAPID_NEXT_ON_THREAD=1`: then the long-poll thread serves it.
-    loop_next: Option<next_on_loop::LoopNext>,
-    long_poll: LongPollThread,
-    settler: promise_settler::PromiseSettler,
+    /// GET next, on whichever path serves it (src/next/).
+    next: next::NextInvocations,
     endpoint: String,
 }
 
@@ -317,17 +247,10 @@ impl RuntimeClient {
                 ))
             }
         };
-        let inner = RuntimeApiClient::new(&endpoint).map_err(|e| to_js_error(&env, e))?;
-        let loop_next = if std::env::var_os("LAMBDA_RAPID_NEXT_ON_THREAD").is_some_and(|v| v == "1") {
-            None
-        } else {
-            next_on_loop::LoopNext::new(&env, inner.next_url(), invocation_to_js)?
-        };
+        let inner = Arc::new(RuntimeApiClient::new(&endpoint).map_err(|e| to_js_error(&env, e))?);
         Ok(RuntimeClient {
-            inner: Arc::new(inner),
-            loop_next,
-            long_poll: LongPollThread::new(),
-            settler: promise_settler::PromiseSettler::new(&env)?,
+            next: next::NextInvocations::new(&env, inner.clone(), invocation_to_js)?,
+            inner,
             endpoint,
         })
     }
@@ -336,26 +259,6 @@ impl RuntimeClient {
     #[napi(getter)]
     pub fn endpoint(&self) -> String {
         self.endpoint.clone()
-    }
-
-    /// Runs a call that ends in GET next on the long-poll thread; the promise settles with its
-    /// invocation. The call (and any Buffer it holds) is dropped on the JS thread.
-    fn long_poll<'env>(&self, env: &'env Env, call: Call) -> Result<Object<'env>> {
-        let (promise, settlement) = self.settler.promise(env)?;
-        let client = self.inner.clone();
-        self.long_poll.run(Box::new(move || {
-            let result = call.run(&client);
-            settlement.settle(Box::new(move |env| {
-                drop(call);
-                match result {
-                    // SAFETY: on the JS thread, with its env (promise_settler::call_js).
-                    Ok(Some(inv)) => unsafe { BindingInvocation::to_napi_value(env.raw(), inv.into()) },
-                    Ok(None) => Err(Error::from_reason("GET next returned no invocation")),
-                    Err(e) => Err(to_js_error(&env, e)),
-                }
-            }));
-        }))?;
-        Ok(promise)
     }
 
     fn task(&self, call: Call) -> AsyncTask<RuntimeApiTask> {
@@ -368,10 +271,7 @@ impl RuntimeClient {
     /// GET the next invocation.
     #[napi(ts_return_type = "Promise<Invocation>")]
     pub fn next<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        match &self.loop_next {
-            Some(on_loop) if !on_loop.busy() => on_loop.next(env),
-            _ => self.long_poll(env, Call::Next),
-        }
+        self.next.next(env)
     }
 
     /// POST an invocation's response.
@@ -392,7 +292,7 @@ impl RuntimeClient {
         request_id: String,
         #[napi(ts_arg_type = "string | Buffer")] body: BindingBody,
     ) -> Result<Object<'env>> {
-        self.long_poll(env, Call::RespondThenNext { request_id, body })
+        self.next.respond_then_next(env, request_id, body)
     }
 
     /// POST an invocation's error.
@@ -612,7 +512,7 @@ impl BindingResponseStream {
     ) -> Result<Object<'env>> {
         let how = stream::StreamEnd::Failed {
             error_type,
-            error_json: body_bytes(&error_body).to_vec(),
+            error_json: error_body.as_ref().to_vec(),
         };
         self.finish(env, how)
     }
