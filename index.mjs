@@ -370,7 +370,7 @@ function postResponse(id, result) {
     return;
   }
   vverbose('Runtime::postResponse', id);
-  if (mode.postResponseAsync) return postResponseOffThread(id, body);
+  if (mode.postResponseAsync && body.length > OFF_THREAD_POST_MIN_LENGTH) return postResponseOffThread(id, body);
   try {
     client.respondSync(id, body);
   } catch (err) {
@@ -379,10 +379,14 @@ function postResponse(id, result) {
   inFlight.delete(id);
 }
 
-// Managed Instances: the response is sent from a pool thread, so the worker's other
+// Managed Instances: a large response is sent from a pool thread, so the worker's other
 // invocations run while it is in flight; a synchronous 6 MB POST held them all for as long as
-// the Runtime API took to take it (docs/event-loop.md, "Managed Instances"). The invocation
+// the Runtime API took to take it (docs/event-loop.md, "Managed Instances"). A small one is
+// sent at once from this thread: the pool thread's two hops cost more than the POST itself
+// (CPU per invocation 86-103 µs against 48-69 µs, docs/managed-instances.md). The invocation
 // counts as answered from here: a process-level error now belongs to no invocation.
+// (String length, not bytes: a threshold, not a limit.)
+const OFF_THREAD_POST_MIN_LENGTH = 64 * 1024;
 async function postResponseOffThread(id, body) {
   inFlight.delete(id);
   try {

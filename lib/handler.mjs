@@ -24,7 +24,10 @@ import { builtin } from './builtin.mjs';
 import { mode as processMode } from './mode.mjs';
 import { Errors } from './errors.mjs';
 import { verboseLogger } from './logging.mjs';
-import { useCompileCache } from './compile-cache.mjs';
+import { compileCacheDir, useCompileCache } from './compile-cache.mjs';
+
+// lib/cjs-exports.mjs's RECORD_ENV (not imported from there: see loadHandler).
+const RECORD_CJS_EXPORTS = 'LAMBDA_RAPID_RECORD_CJS_EXPORTS';
 
 // Built-ins through getBuiltinModule, not ESM imports: this runs on every cold start
 // (lib/builtin.mjs has the measurements).
@@ -70,7 +73,12 @@ export function parseHandlerString(handlerString, errors = Errors) {
 export async function loadHandler({ taskRoot, handlerString, mode = processMode, errors = Errors }) {
   const { moduleRoot, moduleName, exportPath } = parseHandlerString(handlerString, errors);
   // The function's modules compile from `lambda-rapid warm`'s cache, when there is one.
-  useCompileCache(taskRoot);
+  // And the CommonJS modules its ES modules import skip Node's export lexing (lib/cjs-exports.mjs).
+  // (Its module is loaded only when `warm` made a cache: a cold start without one pays nothing.)
+  const cacheDir = compileCacheDir(taskRoot);
+  const loaded = useCompileCache(taskRoot) !== undefined || process.env[RECORD_CJS_EXPORTS]
+    ? (await import('./cjs-exports.mjs')).useCjsExports(cacheDir)
+    : async () => undefined;
   let userModule;
   try {
     userModule = await loadModule(taskRoot, moduleRoot, moduleName, mode);
@@ -78,6 +86,9 @@ export async function loadHandler({ taskRoot, handlerString, mode = processMode,
     if (err instanceof SyntaxError) throw new errors.UserCodeSyntaxError(err);
     if (err?.code === 'MODULE_NOT_FOUND') throw new errors.ImportModuleError(err);
     throw err;
+  } finally {
+    const cjs = await loaded();
+    if (cjs) verbose(`CommonJS export names: ${cjs.served} of ${cjs.recorded} modules from the index${cjs.current ? '' : ' (a file changed since warm: not used)'}`);
   }
   let handler = findExport(userModule, exportPath);
   if (!handler && userModule !== null && typeof userModule === 'object' && 'default' in userModule) {

@@ -18,9 +18,10 @@
 // |                          | null is posted when the loop drains     |                                     |
 // | postAfterImmediate       | no: POST in the microtask that settles  | yes: nextTick + setImmediate        |
 // |                          | the handler's promise                   | callbacks run before the POST       |
-// | postResponseAsync        | no: the POST blocks the JS thread       | no; on Managed Instances yes: sent  |
-// |                          |                                         | from a pool thread, the worker's    |
-// |                          |                                         | other invocations go on             |
+// | postResponseAsync        | no: the POST blocks the JS thread       | no; on Managed Instances a response |
+// |                          |                                         | over 64 KiB is sent from a pool     |
+// |                          |                                         | thread, the worker's other          |
+// |                          |                                         | invocations go on                   |
 // | nextAfterImmediate       | yes: GET next after queued immediates   | no: GET next right after the POST   |
 // | processErrors            | 'report-and-exit': post for the         | 'crash': Node's own crash (exit 1); |
 // |                          | invocation, exit 129 / 128              | we post for the invocation first    |

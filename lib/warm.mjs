@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import { compileCacheDir, hasCompileCache } from './compile-cache.mjs';
+import { INDEX_NAME, RECORD_ENV } from './cjs-exports.mjs';
 
 const INIT_TIMEOUT_MS = 120_000;
 
@@ -76,6 +77,8 @@ function runRuntime({ handler, taskRoot, dir, env, port }) {
       _HANDLER: handler,
       LAMBDA_TASK_ROOT: taskRoot,
       NODE_COMPILE_CACHE: dir,
+      // And the export names of the CommonJS modules the function's ES modules import.
+      [RECORD_ENV]: `${dir}/${INDEX_NAME}`,
       // One runtime, not a worker per CPU: the workers would load the same modules.
       AWS_LAMBDA_NODEJS_WORKER_COUNT: '1',
     },

@@ -14,9 +14,9 @@ export const INVOKE_PATH = '/2015-03-31/functions/function/invocations';
  * Runs the CLI to completion: `{ code, signal, stdout, stderr }`. A CLI still running after
  * `timeoutMs` is killed and the call rejects with what it printed.
  */
-export async function runCli(args, { input, env, cwd = ROOT, timeoutMs = 30000, uid, gid } = {}) {
+export async function runCli(args, { input, env, cwd = ROOT, timeoutMs = 30000, uid, gid, node = process.execPath } = {}) {
   const user = uid === undefined ? {} : { uid, gid }; // another user (the caller is root)
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: 'pipe', ...user });
+  const child = spawn(node, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: 'pipe', ...user });
   const watched = watch(child);
   let stdout = '';
   let stderr = '';
