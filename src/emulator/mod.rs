@@ -21,6 +21,7 @@ pub mod http_event;
 pub mod http_front;
 pub mod http_reply;
 pub mod invoke_api;
+pub mod options;
 pub mod platform_log;
 pub mod reply;
 pub mod runtime_api;

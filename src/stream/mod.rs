@@ -26,6 +26,7 @@
 //! ```
 
 mod answer;
+mod chunk;
 mod pool;
 mod queue;
 mod upload;
@@ -40,6 +41,7 @@ use std::sync::{Arc, Mutex};
 use crate::client::percent_encode_into;
 use crate::endpoint::base_url;
 use crate::error::{ErrorCode, RuntimeApiError};
+pub use chunk::{share_or_copy, Chunk};
 pub use queue::SpentChunks;
 use queue::{lock, Command, Shared, Slot};
 use writer::{request_head, ChunkedWriter, COALESCE_MAX};
@@ -48,6 +50,8 @@ pub const RESPONSE_MODE_HEADER: &str = "Lambda-Runtime-Function-Response-Mode";
 pub const ERROR_TYPE_TRAILER: &str = "Lambda-Runtime-Function-Error-Type";
 pub const ERROR_BODY_TRAILER: &str = "Lambda-Runtime-Function-Error-Body";
 pub const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
+/// Queued bytes at which `write` starts reporting that there is no room, unless told otherwise.
+pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 const API_VERSION: &str = "2018-06-01";
 
 /// Where a streamed response goes: `host:port` to connect to and the request target.
@@ -115,6 +119,22 @@ struct Unstarted<C> {
 }
 
 impl<C: AsRef<[u8]> + Send + 'static> ResponseStream<C> {
+    /// The streamed response of invocation `request_id`, with the defaults of what is not given:
+    /// the endpoint from `AWS_LAMBDA_RUNTIME_API`, [`DEFAULT_CONTENT_TYPE`], [`DEFAULT_HIGH_WATER`].
+    pub fn for_invocation(
+        endpoint: Option<String>,
+        request_id: &str,
+        content_type: Option<String>,
+        high_water: Option<usize>,
+    ) -> Result<Self, RuntimeApiError> {
+        let endpoint = endpoint
+            .or_else(|| std::env::var("AWS_LAMBDA_RUNTIME_API").ok())
+            .unwrap_or_default();
+        let target = StreamTarget::for_response(&endpoint, request_id)?;
+        let content_type = content_type.as_deref().unwrap_or(DEFAULT_CONTENT_TYPE);
+        ResponseStream::start(target, content_type, high_water.unwrap_or(DEFAULT_HIGH_WATER))
+    }
+
     /// Starts the worker thread, which connects right away and sends the request head with the
     /// first chunk (or with the end, for an empty stream). `high_water` is the number of queued
     /// bytes at which `write` starts reporting that there is no room.
