@@ -111,3 +111,25 @@ test("the workers' young generation: 1 MiB semi-spaces, or what --max-semi-space
   assert.deepEqual(workerResourceLimits([], '--max-old-space-size=512 --max-semi-space-size=4'), { maxYoungGenerationSizeMb: 12 });
 });
 
+
+test('V8 flags the runtime was started with that Node refuses in a worker do not stop the workers', T, async (t) => {
+  // --optimize-for-size and --max-lazy are V8's: the whole process has them, workers included.
+  // Given to a Worker's execArgv, Node throws ERR_WORKER_INVALID_EXEC_ARGV (the official 4.x
+  // client's main thread dies of it).
+  const fn = await startFunction({
+    handler: 'index.handler',
+    taskRoot: MI_ROOT,
+    mode: 4,
+    nodeArgs: ['--optimize-for-size', '--max-lazy'],
+    env: { AWS_LAMBDA_MAX_CONCURRENCY: '2', AWS_LAMBDA_NODEJS_WORKER_COUNT: '2', AWS_LAMBDA_RUNTIME_VERBOSE: '1' },
+  });
+  t.after(() => fn.close());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapid-mi-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const died = fn.rt.exited.then(({ code, stderr }) => { throw new Error(`the runtime ended (${code}):\n${stderr}`); });
+  died.catch(() => {}); // after the test, the runtime's end is fn.close()'s
+  const r = await Promise.race([fn.invoke({ id: 'flags', dir }, { requestId: 'mi-flags' }), died]);
+  assert.equal(r.kind, 'response', fn.rt.stderr);
+  assert.notEqual(r.body.threadId, 0, 'served by a worker');
+  assert.match(fn.rt.stdout + fn.rt.stderr, /Node refuses --optimize-for-size --max-lazy in a worker/);
+});

@@ -11,7 +11,8 @@ export { workerCount };
 
 const { Worker } = builtin('node:worker_threads');
 
-// Node refuses these in a worker's execArgv (the official client drops the same three).
+// Node refuses these in a worker's execArgv (the official client drops the same three, and
+// crashes on any other V8 flag: see startWorker).
 const WORKER_REFUSED_FLAGS = ['--expose-gc', '--max-semi-space-size', '--max-old-space-size'];
 
 // How a worker tells the main thread where it stands (worker_threads messages and workerData).
@@ -46,7 +47,7 @@ export function reportRuntimeApiGone(attempts, err) {
  */
 export function runWorkers({ entry, endpoint, count = workerCount(), verbose = () => {} }) {
   verbose('WorkerManager', () => `Starting ${count} worker threads`);
-  const execArgv = process.execArgv.filter((arg) => !WORKER_REFUSED_FLAGS.some((flag) => arg.startsWith(flag)));
+  let execArgv = process.execArgv.filter((arg) => !WORKER_REFUSED_FLAGS.some((flag) => arg.startsWith(flag)));
   const resourceLimits = workerResourceLimits();
   const live = new Set();
   let restartsPending = 0;
@@ -67,9 +68,10 @@ export function runWorkers({ entry, endpoint, count = workerCount(), verbose = (
   function start(id, { restarted = false, quickDeaths = 0 } = {}) {
     const startedAt = Date.now();
     let serving = false;
-    const worker = new Worker(entry, {
+    let worker;
+    ({ worker, execArgv } = startWorker(entry, {
       argv: process.argv.slice(2), env: process.env, execArgv, resourceLimits, workerData: { [SIGNAL]: { id, restarted } },
-    });
+    }, verbose));
     live.add(worker);
     worker.on('message', (message) => {
       if (message?.[SIGNAL] === 'serving') serving = true;
@@ -105,6 +107,29 @@ export function runWorkers({ entry, endpoint, count = workerCount(), verbose = (
 
   for (let id = 0; id < count; id++) start(id);
   return exitCode;
+}
+
+/**
+ * `new Worker`, and again without the flags Node refuses in a worker's execArgv when it refuses
+ * some: V8's options (`--optimize-for-size`, `--max-lazy`, `--stack-size`, ...) are the whole
+ * process's, so the workers have them anyway; a Node option a worker cannot take is one it
+ * cannot honour. The official 4.x client drops only three such flags and, given any other, its
+ * main thread throws and the environment ends before serving anything (docs/compatibility.md).
+ * Returns { worker, execArgv } (the execArgv that worked, for the next workers).
+ */
+function startWorker(entry, options, verbose) {
+  try {
+    return { worker: new Worker(entry, options), execArgv: options.execArgv };
+  } catch (err) {
+    if (err?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
+    // "Initiated Worker with invalid execArgv flags: --a, --b=1": those; every flag when the
+    // message says otherwise.
+    const listed = /flags: (.+)$/.exec(err.message)?.[1].split(', ');
+    const refused = new Set(listed ?? options.execArgv);
+    const execArgv = options.execArgv.filter((arg) => !refused.has(arg));
+    verbose('WorkerManager', () => `Node refuses ${[...refused].join(' ')} in a worker: the workers start without (V8's flags apply to them all the same)`);
+    return { worker: new Worker(entry, { ...options, execArgv }), execArgv };
+  }
 }
 
 /**

@@ -34,8 +34,8 @@ export function lambdaEnv({ endpoint, handler, taskRoot, env = {} }) {
  * over the Lambda environment; a key set to undefined is removed), node (binary), args.
  */
 export function spawnRuntime({ endpoint, handler, taskRoot = FIXTURES, env, node = process.execPath,
-  args = [], entry = path.join(ROOT, 'index.mjs'), stdio } = {}) {
-  const child = spawn(node, [entry, ...args], {
+  args = [], nodeArgs = [], entry = path.join(ROOT, 'index.mjs'), stdio } = {}) {
+  const child = spawn(node, [...nodeArgs, entry, ...args], {
     cwd: taskRoot,
     env: lambdaEnv({ endpoint, handler, taskRoot, env }),
     stdio: stdio ?? ['ignore', 'pipe', 'pipe'],
