@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use super::{EmulatorConfig, EventFormat, Front, LogFormat, StartError};
+use super::config::{EmulatorConfig, Front, StartError};
+use super::http_event::EventFormat;
+use super::platform_log::LogFormat;
 
 fn refuse(message: String) -> StartError {
     StartError { message }
