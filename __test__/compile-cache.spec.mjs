@@ -9,10 +9,15 @@ import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { runCli, ROOT } from './helpers/emulator.mjs';
+import { runCli as runCliOn, ROOT } from './helpers/emulator.mjs';
+import { NODE24 } from './helpers/faults.mjs';
 
 const HAS_CACHE = typeof (await import('node:module')).enableCompileCache === 'function';
-const needsCache = { skip: !HAS_CACHE && `Node ${process.version} has no compile cache` };
+// The tests of the cache run on this Node when it has one, else on the Node 24 `npm test`
+// provisions (so that they run under `npm test` on Node 20 too).
+const cacheIn = (node) => spawnSync(node, ['-p', "typeof require('node:module').enableCompileCache"], { encoding: 'utf8', timeout: 10_000 }).stdout?.trim() === 'function';
+const NODE = HAS_CACHE ? process.execPath : [NODE24].find(cacheIn);
+const needsCache = { skip: !NODE && `Node ${process.version} has no compile cache, and no Node 24 was provisioned` };
 const CACHE = '.lambda-rapid-cache';
 // Node's own account of each module it compiles with the cache on.
 const DEBUG = { NODE_DEBUG_NATIVE: 'COMPILE_CACHE' };
@@ -32,10 +37,11 @@ function writeHandler(dir, value) {
 const NOBODY = { uid: 65534, gid: 65534 };
 // Whether `nobody` can run this checkout's CLI on this node (not from a checkout under a
 // private directory, such as CI's 0700 temporary clone).
-const nobodyCanRunCli = () => process.getuid?.() === 0 && spawnSync(process.execPath,
+const nobodyCanRunCli = () => process.getuid?.() === 0 && spawnSync(NODE,
   ['-e', 'require("fs").accessSync(process.argv[1], require("fs").constants.R_OK)', path.join(ROOT, 'bin', 'lambda-rapid.mjs')],
   { ...NOBODY, stdio: 'ignore', timeout: 10_000 }).status === 0;
 
+const runCli = (args, opts = {}) => runCliOn(args, { node: NODE, ...opts });
 const invoke = (dir, opts = {}) => runCli(['invoke', 'app.handler', '--task-root', dir, '--quiet'], { ...opts, env: { ...DEBUG, ...opts.env } });
 const accepted = (stderr) => /cache for (ESM )?file:\/\/\S+\/app\.mjs was accepted/.test(stderr); // Node 22 / 24 wording
 
@@ -100,6 +106,7 @@ test('without a warmed cache the runtime creates nothing next to the function', 
 });
 
 test('warm on a Node without a compile cache says so and writes nothing', { skip: HAS_CACHE && 'this Node has a compile cache' }, async () => {
+  const runCli = runCliOn; // this Node's
   const dir = functionDir('one');
   try {
     const r = await runCli(['warm', 'app.handler', '--task-root', dir]);
