@@ -109,10 +109,13 @@ const order = (list, r) => (r % 2 === 0 ? list : [...list].reverse());
 const serves = (c, s) => (!c.scenarios || c.scenarios.includes(s.base ?? s.id)) && (!s.candidates || s.candidates.includes(c.base ?? c.id));
 const failed = new Set(); // "scenario/candidate" that failed once: not retried in later rounds
 
-for (const s of scenarios) {
-  const n = s.n[mode];
-  const warm = s.warm[mode];
-  counts[s.id] = n;
+/**
+ * Scenario `s` over `rounds` rounds, each candidate that serves it measured once a round by
+ * `measure(candidate)`, in alternating order. A trial that fails is null; a candidate that failed
+ * once is not retried in later rounds, and one that never succeeded is left out. `note` adds to
+ * the failure's message.
+ */
+async function inRounds(s, measure, note = () => '') {
   const byCand = (results[s.id] = {});
   const here = active.filter((c) => serves(c, s));
   for (const c of here) byCand[c.id] = [];
@@ -124,12 +127,11 @@ for (const s of scenarios) {
         continue;
       }
       try {
-        byCand[c.id].push(await trial(server, nodeFor(s).bin, c, s, { warm, n }));
+        byCand[c.id].push(await measure(c));
       } catch (e) {
         failed.add(key);
         byCand[c.id].push(null);
-        const what = s.streaming && c.id.startsWith('lambda-rapid') ? ' (streaming may not be supported yet)' : '';
-        errors.push(`${s.title}, ${c.label}: failed${what}: ${e.message.split('\n')[0]}`);
+        errors.push(`${s.title}, ${c.label}: failed${note(c)}: ${e.message.split('\n')[0]}`);
         log(`bench: ${s.id} ${e.message}`);
       }
     }
@@ -140,33 +142,18 @@ for (const s of scenarios) {
   log(`bench: ${s.id} done (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
 
+for (const s of scenarios) {
+  const n = s.n[mode];
+  const warm = s.warm[mode];
+  counts[s.id] = n;
+  const streamingNote = (c) => (s.streaming && c.id.startsWith('lambda-rapid') ? ' (streaming may not be supported yet)' : '');
+  await inRounds(s, (c) => trial(server, nodeFor(s).bin, c, s, { warm, n }), streamingNote);
+}
+
 for (const s of sweep) {
   const { n, warm } = closedLoopCounts(s, s.concurrency, mode);
   counts[s.id] = n;
-  const byCand = (results[s.id] = {});
-  const here = active.filter((c) => serves(c, s));
-  for (const c of here) byCand[c.id] = [];
-  for (let r = 0; r < rounds; r++) {
-    for (const c of order(here, r)) {
-      const key = `${s.id}/${c.id}`;
-      if (failed.has(key)) {
-        byCand[c.id].push(null);
-        continue;
-      }
-      try {
-        byCand[c.id].push(await closedLoopTrial(server, nodeFor(s).bin, c, s, { concurrency: s.concurrency, warm, n }));
-      } catch (e) {
-        failed.add(key);
-        byCand[c.id].push(null);
-        errors.push(`${s.title}, ${c.label}: failed: ${e.message.split('\n')[0]}`);
-        log(`bench: ${s.id} ${e.message}`);
-      }
-    }
-  }
-  for (const [cid, trials] of Object.entries(byCand)) {
-    if (trials.every((t) => t === null)) delete byCand[cid];
-  }
-  log(`bench: ${s.id} done (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  await inRounds(s, (c) => closedLoopTrial(server, nodeFor(s).bin, c, s, { concurrency: s.concurrency, warm, n }));
 }
 
 for (const s of colds) {
