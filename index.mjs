@@ -101,8 +101,9 @@ try {
   }
   // Only a streaming function pays for loading the streaming machinery.
   if (streaming) ({ invokeStreaming } = await import('./lib/streaming.mjs'));
-} catch (err) {
-  log.logError(mode.initFailure.title, err);
+} catch (failure) {
+  // 3.x: what its logger throws recording the error is what it reports (lib/logging.mjs).
+  const err = log.logError(mode.initFailure.title, failure);
   postInitError(err);
   if (!mode.initFailure.crash) process.exit(mode.initFailure.exitCode);
   // 4.x: Node's own crash report on stderr, exit code 1, reached as 4.x reaches it: its start-up
@@ -397,8 +398,8 @@ async function postResponseOffThread(id, body) {
 }
 
 function postInvokeError(id, err) {
-  log.logError('Invoke Error', err);
-  postInvokeErrorQuietly(id, err);
+  // 3.x: what its logger throws recording the error is what it reports (lib/logging.mjs).
+  postInvokeErrorQuietly(id, log.logError('Invoke Error', err));
 }
 
 function postInvokeErrorQuietly(id, err) {
@@ -480,15 +481,24 @@ function missingRequestId(err) {
 function installProcessErrorHandlers() {
   if (mode.processErrors === 'report-and-exit') {
     // 3.x: the error is the invocation's (or init's), then the process exits 129 / 128.
-    process.on('uncaughtException', (err) => {
-      log.logError('Uncaught Exception', err);
-      reportProcessError(err);
+    // Neither handler may throw (a listener that throws ends the process with exit 7 and
+    // nothing posted, as 3.3.0 does for a thrown Symbol): what 3.x's logger throws recording
+    // the error is reported instead (lib/logging.mjs).
+    process.on('uncaughtException', (thrown) => {
+      reportProcessError(log.logError('Uncaught Exception', thrown));
       process.exit(mode.uncaughtExceptionExitCode);
     });
     process.on('unhandledRejection', (reason, promise) => {
-      const err = new Errors.UnhandledPromiseRejection(reason, promise);
-      log.logError('Unhandled Promise Rejection', err);
-      reportProcessError(err);
+      let err;
+      try {
+        err = new Errors.UnhandledPromiseRejection(reason, promise);
+      } catch (conversionError) {
+        // A reason the wrapper cannot convert (a Symbol, a throwing message getter): 3.3.0's
+        // handler throws, and its uncaught-exception handler reports that error (exit 129).
+        process.emit('uncaughtException', conversionError, 'uncaughtException');
+        return;
+      }
+      reportProcessError(log.logError('Unhandled Promise Rejection', err));
       process.exit(mode.unhandledRejectionExitCode);
     });
     return;
@@ -499,10 +509,15 @@ function installProcessErrorHandlers() {
   process.on('uncaughtExceptionMonitor', (err, origin) => {
     // The function handles it itself (a listener, or a capture callback such as domain's).
     if (process.listenerCount('uncaughtException') > 0 || process.hasUncaughtExceptionCaptureCallback()) return;
-    if (origin !== 'unhandledRejection') reportProcessError(err);
-    // A non-Error reason reaches us wrapped by Node (ERR_UNHANDLED_REJECTION); its message
-    // describes the reason, so it becomes the message rather than "UnhandledPromiseRejection: ...".
-    else reportProcessError(new Errors.UnhandledPromiseRejection(err?.code === 'ERR_UNHANDLED_REJECTION' ? err.message : err));
+    // Never throws: a monitor that throws turns Node's exit 1 into 7.
+    try {
+      if (origin !== 'unhandledRejection') reportProcessError(err);
+      // A non-Error reason reaches us wrapped by Node (ERR_UNHANDLED_REJECTION); its message
+      // describes the reason, so it becomes the message rather than "UnhandledPromiseRejection: ...".
+      else reportProcessError(new Errors.UnhandledPromiseRejection(err?.code === 'ERR_UNHANDLED_REJECTION' ? err.message : err));
+    } catch {
+      reportProcessError(err); // a reason String() cannot convert: posted as it is (errors.mjs)
+    }
   });
 }
 

@@ -94,39 +94,58 @@ export function isErrorLike(value, mode = processMode) {
 const HANDLED_MESSAGE =
   'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack';
 
+// A field of the body or the X-Ray cause, as both official clients read it: a missing one
+// (null, undefined) is left out, a string has DEL escaped, and anything else (a number, an
+// object) throws, which turns the whole body into the 'handled' placeholder and leaves the
+// X-Ray cause out, as theirs do (`error.name?.replace(...)` on a number).
+function field(value) {
+  return value === null || value === undefined ? undefined : value.replace(DEL, '%7F');
+}
+
+// 3.x's test for an error it posts field by field: a native Error (any realm) or an object
+// whose name, message and stack are non-empty strings.
+function isV3Error(value) {
+  return types.isNativeError(value) || (!!value && !!value.name && !!value.message && !!value.stack &&
+    typeof value.name === 'string' && typeof value.message === 'string' && typeof value.stack === 'string');
+}
+
 /**
- * The body of an error post: `{errorType, errorMessage, trace}`. A thrown non-Error becomes
- * `{errorType: typeof value, errorMessage: String(value), trace: []}`; an error whose fields
- * cannot be read becomes the official 'handled' placeholder rather than a crash. 3.x (errorBody
- * 'v3') calls value.toString(), so null and undefined (reaching a post from an uncaught
- * exception or an init failure) become that placeholder too, without a trace, as in 3.x.
+ * The body of an error post: `{errorType, errorMessage, trace}`, never throwing whatever the
+ * function threw. Errors post their name, message and stack lines; a non-Error value
+ * `{errorType: typeof value, errorMessage: String(value), trace: []}`. An error whose fields
+ * cannot be read, or are neither strings nor missing (a getter that throws, a numeric
+ * message, a stack that is an object), becomes the official 'handled' placeholder.
+ * 3.x (errorBody 'v3'): its duck typing (isV3Error), value.toString() for the rest (so null
+ * and undefined are the placeholder too), a stack that is missing makes the placeholder, and
+ * the placeholder has no trace. 4.x: `instanceof Error` (another realm's Error too, a
+ * deliberate difference), String(value), a missing stack is `[]`, the placeholder has `trace: []`.
  */
 export function errorResponse(error, mode = processMode) {
-  if (mode.errorBody === 'v3' && !isErrorLike(error, mode)) {
-    try {
-      return { errorType: typeof error, errorMessage: error.toString(), trace: [] };
-    } catch {
-      return { errorType: 'handled', errorMessage: HANDLED_MESSAGE };
-    }
-  }
+  const v3 = mode.errorBody === 'v3';
   try {
+    if (v3) {
+      if (isV3Error(error)) {
+        return { errorType: field(error.name), errorMessage: field(error.message), trace: error.stack.replace(DEL, '%7F').split('\n') };
+      }
+      return { errorType: typeof error, errorMessage: error.toString(), trace: [] };
+    }
     if (isErrorLike(error, mode)) {
-      const stack = typeof error.stack === 'string' ? error.stack : '';
+      const stack = error.stack;
       return {
-        errorType: typeof error.name === 'string' ? error.name.replace(DEL, '%7F') : error.name,
-        errorMessage: typeof error.message === 'string' ? error.message.replace(DEL, '%7F') : error.message,
-        trace: stack ? stack.replace(DEL, '%7F').split('\n') : [],
+        errorType: field(error.name),
+        errorMessage: field(error.message),
+        trace: stack === null || stack === undefined ? [] : stack.replace(DEL, '%7F').split('\n'),
       };
     }
     return { errorType: typeof error, errorMessage: String(error), trace: [] };
   } catch {
-    return { errorType: 'handled', errorMessage: HANDLED_MESSAGE, trace: [] };
+    return v3 ? { errorType: 'handled', errorMessage: HANDLED_MESSAGE } : { errorType: 'handled', errorMessage: HANDLED_MESSAGE, trace: [] };
   }
 }
 
 /** errorResponse as the JSON text posted, with its errorType (for the error-type header). */
-export function errorPost(error) {
-  const body = errorResponse(error);
+export function errorPost(error, mode = processMode) {
+  const body = errorResponse(error, mode);
   let text;
   try {
     text = JSON.stringify(body);
@@ -138,40 +157,45 @@ export function errorPost(error) {
 
 /**
  * The Lambda-Runtime-Function-XRay-Error-Cause header: X-Ray's "cause" object with the error's
- * stack parsed into {path, line, label} frames. '' (header omitted) if it cannot be built, and
- * for a thrown null or undefined.
+ * stack parsed into {path, line, label} frames. '' (header omitted) if it cannot be built, as
+ * in both official clients: for a thrown null or undefined (they read `.name` unguarded), a
+ * field that is neither a string nor missing, a stack that is not a string, a getter that throws.
  */
-export function xrayCause(error) {
-  // Both official clients read error.name unguarded: for a thrown null or undefined that
-  // throws, and the header is left out.
-  if (error === null || error === undefined) return '';
+export function xrayCause(error, mode = processMode) {
   try {
+    const stackText = error.stack;
     const stack = [];
-    if (error?.stack) {
-      const lines = String(error.stack).replace(DEL, '%7F').split('\n');
-      for (let i = 1; i < lines.length; i++) {
-        let line = lines[i].trim().replace(/\(|\)/g, '');
-        line = line.substring(line.indexOf(' ') + 1);
-        const space = line.lastIndexOf(' ');
-        const label = space >= 0 ? line.slice(0, space) : null;
-        const where = (label ? line.slice(space + 1) : line).split(':');
-        stack.push({ path: where[0], line: parseInt(where[1], 10), label: label || 'anonymous' });
-      }
+    if (stackText) {
+      const lines = stackText.replace(DEL, '%7F').split('\n');
+      const frame = mode.errorBody === 'v3' ? v3Frame : v4Frame;
+      for (let i = 1; i < lines.length; i++) stack.push(frame(lines[i]));
     }
-    const name = error?.name;
-    const message = error?.message;
     return JSON.stringify({
       working_directory: process.cwd(),
-      exceptions: [{
-        type: typeof name === 'string' ? name.replace(DEL, '%7F') : name,
-        message: typeof message === 'string' ? message.replace(DEL, '%7F') : message,
-        stack,
-      }],
+      exceptions: [{ type: field(error.name), message: field(error.message), stack }],
       paths: [...new Set(stack.map((f) => f.path))],
     });
   } catch {
     return '';
   }
+}
+
+// One stack line as an X-Ray frame, as each client parses it: they differ only on lines that
+// are not V8's (a tab after the first word, two spaces, a frame without a label).
+function v3Frame(text) {
+  let line = text.trim().replace(/\(|\)/g, '');
+  line = line.substring(line.indexOf(' ') + 1);
+  const space = line.lastIndexOf(' ');
+  const label = space >= 0 ? line.slice(0, space) : null;
+  const where = (label ? line.slice(space + 1) : line).split(':');
+  return { path: where[0], line: parseInt(where[1], 10), label: label || 'anonymous' };
+}
+
+function v4Frame(text) {
+  const line = text.trim().replace(/[()]/g, '').replace(/^[^\s]*\s/, '');
+  const space = line.lastIndexOf(' ');
+  const where = (space >= 0 ? line.slice(space + 1) : line).split(':');
+  return { path: where[0], line: parseInt(where[1], 10), label: space >= 0 ? line.slice(0, space) : 'anonymous' };
 }
 
 /**

@@ -84,7 +84,10 @@ export async function loadHandler({ taskRoot, handlerString, mode = processMode,
     userModule = await loadModule(taskRoot, moduleRoot, moduleName, mode);
   } catch (err) {
     if (err instanceof SyntaxError) throw new errors.UserCodeSyntaxError(err);
-    if (err?.code === 'MODULE_NOT_FOUND') throw new errors.ImportModuleError(err);
+    // 3.x reads `e.code` unguarded: a module that throws null or undefined (or whose top-level
+    // await rejects with it) fails init with the TypeError of that read, as in 3.3.0.
+    const code = mode.loadFailureReadsCode ? err.code : err?.code;
+    if (code === 'MODULE_NOT_FOUND') throw new errors.ImportModuleError(err);
     throw err;
   } finally {
     const cjs = await loaded();

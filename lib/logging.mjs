@@ -34,6 +34,7 @@
 // Cost: a record is built once as one string and written with one write; a filtered level's
 // console method is a shared no-op, so a filtered call costs one empty function call.
 import { builtin } from './builtin.mjs';
+import { errorResponse } from './errors.mjs';
 import { consumeTelemetryFd, createTelemetryWriter, writeFully, FRAME_TYPE_JSON, FRAME_TYPE_TEXT } from './telemetry.mjs';
 
 const { format } = builtin('node:util');
@@ -81,6 +82,10 @@ export function loggingProfile(mode = {}, env = process.env) {
     globalSymbols: pick('globalSymbols', !v4),
     // 4.x publishes them as globalThis.awslambda.InvokeStore (@aws/lambda-invoke-store).
     invokeStore: pick('invokeStore', v4),
+    // 3.x's error logger can throw (`new Error(symbol)`, a JSON record of an Error whose getter
+    // throws); the error it throws is then what 3.x reports instead of the function's value.
+    // 4.x's does not change what is reported (we never let either throw: see logError).
+    loggerFailureIsReported: pick('loggerFailureIsReported', !v4),
     // 4.x with AWS_LAMBDA_MAX_CONCURRENCY: JSON records to fd 1 (or the socket Lambda gives).
     multiConcurrent: pick('multiConcurrent', v4 && env.AWS_LAMBDA_MAX_CONCURRENCY !== undefined),
   };
@@ -266,16 +271,14 @@ export function installLogging({ mode, env = process.env, console: target = glob
 
   const intoError = profile.stringifyThrown
     ? (err) => (err instanceof Error ? err : new Error(String(err)))
-    : (err) => {
-        if (err instanceof Error) return err;
-        // 3.x's `new Error(symbol)` throws; its record then shows that TypeError. The record
-        // is written either way, and the caller still posts the function's own value.
-        try {
-          return new Error(err);
-        } catch (conversionError) {
-          return conversionError;
-        }
-      };
+    : (err) => (err instanceof Error ? err : new Error(err)); // 3.x: throws for a Symbol, a null-prototype object
+
+  // One error record as the official logger writes it; throws where that logger throws.
+  const writeErrorRecord = (title, err) => {
+    const error = intoError(err);
+    if (errorFormat === 'JSON') target.error(error);
+    else target.error(title, formatErrorForText(error, mode));
+  };
 
   publishIds();
 
@@ -298,11 +301,30 @@ export function installLogging({ mode, env = process.env, console: target = glob
     level: minLevel.name,
     /** The telemetry fd records go to, or undefined for stdout. */
     telemetryFd,
-    /** Logs one of the runtime's own errors in the official shape (see the header comment). */
+    /**
+     * Logs one of the runtime's own errors in the official shape (see the header comment) and
+     * returns the error to report: `err`, or in 3.x what its logger throws recording it (the
+     * record is then that error's, as 3.3.0's failure path writes it). Never throws, whatever
+     * the function threw: what cannot be recorded is written as the body the mode posts (4.0.2
+     * crashes converting a null-prototype object).
+     */
     logError(title, err) {
-      const error = intoError(err);
-      if (errorFormat === 'JSON') target.error(error);
-      else target.error(title, formatErrorForText(error));
+      try {
+        writeErrorRecord(title, err);
+        return err;
+      } catch (loggerFailure) {
+        const reported = profile.loggerFailureIsReported ? loggerFailure : err;
+        if (reported !== err) {
+          try {
+            writeErrorRecord(title, reported);
+            return reported;
+          } catch {}
+        }
+        try {
+          target.error(title, '\t' + JSON.stringify(errorResponse(reported, mode)));
+        } catch {}
+        return reported;
+      }
     },
     /** Puts the original console methods back (tests, or a runtime shutting down). */
     uninstall() {
@@ -502,17 +524,15 @@ export function jsonErrorReplacer(_key, value) {
 /**
  * The second argument of a TEXT runtime error record: a tab, then the error as JSON with
  * errorType/errorMessage/code, its own enumerable properties and the stack split into lines
- * (nested Errors alike). If that cannot be encoded, the bare type/message/trace.
+ * (nested Errors alike). If that cannot be encoded (a getter that throws, a cycle), the error
+ * body the mode posts (lib/errors.mjs), as both official clients fall back to theirs.
  */
-export function formatErrorForText(error) {
+export function formatErrorForText(error, mode) {
   try {
     return '\t' + JSON.stringify(error, (_key, value) => withEnumerableProperties(value));
   } catch {
-    let trace = [];
-    try {
-      if (typeof error.stack === 'string') trace = error.stack.split('\n');
-    } catch {}
-    return '\t' + JSON.stringify({ errorType: error?.name, errorMessage: error?.message, trace });
+    // The official fallback: the body the client would post (never throws).
+    return '\t' + JSON.stringify(errorResponse(error, mode));
   }
 }
 

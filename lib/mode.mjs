@@ -44,6 +44,9 @@
 // | traceIdInEnv             | yes: process.env._X_AMZN_TRACE_ID       | yes, except on Managed Instances    |
 // |                          | follows the trace header                | (shared by overlapping invocations) |
 // | loadCommonJsWithRequire  | yes (require stack names the runtime)   | no: every module through import()   |
+// | loadFailureReadsCode     | yes: a module throwing null/undefined   | no: the value is the init error     |
+// |                          | fails init with the TypeError of        |                                     |
+// |                          | reading its `.code`                     |                                     |
 // | neverSettledNonAsync     | null response (forgotten callback)      | Runtime.NodeJsExit error            |
 // | handlerReceiver          | 'Runtime': frames read                  | 'BufferedInvokeProcessor'           |
 // |                          | "at Runtime.handler (...)"              |                                     |
@@ -135,6 +138,7 @@ function v3Mode(reason) {
     contextHasTraceId: false,
     traceIdInEnv: true,
     loadCommonJsWithRequire: true,
+    loadFailureReadsCode: true,
     neverSettledNonAsync: 'null-response',
     handlerReceiver: 'Runtime',
   };
@@ -180,6 +184,7 @@ function v4Mode(env, reason, managedInstances) {
     // Managed Instances: invocations overlap, and process.env is the worker's, shared by them.
     traceIdInEnv: !managedInstances,
     loadCommonJsWithRequire: false,
+    loadFailureReadsCode: false,
     neverSettledNonAsync: 'node-js-exit',
     handlerReceiver: 'BufferedInvokeProcessor',
   };

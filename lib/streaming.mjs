@@ -293,9 +293,11 @@ export async function invokeStreaming({ client, handler, event, context, invocat
   });
   const fail = async (err) => {
     await failureDelay();
-    if (log?.logError) log.logError('Invoke Error', err);
+    // What the mode reports (3.x: what its logger throws recording it, lib/logging.mjs).
+    let reported = err;
+    if (log?.logError) reported = log.logError('Invoke Error', err);
     else console.error('Invoke Error', err);
-    const { body, errorType } = errorPost(err);
+    const { body, errorType } = errorPost(reported);
     await stream.fail(errorType, body);
   };
 
