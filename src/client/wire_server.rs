@@ -95,6 +95,18 @@ impl Server {
         }
     }
 
+    /// Answers the first request with `first`, then as [`lambda_like`].
+    pub(crate) fn first_then_lambda_like(first: Answer) -> Server {
+        let first = Mutex::new(Some(first));
+        Server::start(move |seen, index| {
+            first
+                .lock()
+                .expect("lock")
+                .take()
+                .unwrap_or_else(|| lambda_like(seen, index))
+        })
+    }
+
     pub(crate) fn client(&self) -> RuntimeApiClient {
         RuntimeApiClient::new(&self.endpoint).expect("valid endpoint")
     }

@@ -1,7 +1,7 @@
 //! The blocking client against a Runtime API on 127.0.0.1 (src/client/wire_server.rs).
 
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
 
 use super::wire_server::*;
@@ -547,14 +547,7 @@ fn next_waits_as_long_as_the_api_holds_it() {
 #[test]
 fn a_reset_inside_the_answer_head_is_reported_as_a_broken_answer_and_not_retried() {
     let part = b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: cut\r\n".to_vec();
-    let answer = Mutex::new(Some(Answer::RawThenReset(part.clone())));
-    let server = Server::start(move |seen, index| {
-        answer
-            .lock()
-            .expect("lock")
-            .take()
-            .unwrap_or_else(|| lambda_like(seen, index))
-    });
+    let server = Server::first_then_lambda_like(Answer::RawThenReset(part.clone()));
     let err = server.client().next_invocation().unwrap_err();
     assert_eq!(err.code, ErrorCode::Protocol, "{err}");
     assert!(

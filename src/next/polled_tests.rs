@@ -278,14 +278,7 @@ fn a_break_inside_the_answer_head_is_reported_as_such() {
         (Answer::RawThenReset(part.clone()), "reset"),
         (Answer::RawThenClose(part.clone()), "closed"),
     ] {
-        let answer = std::sync::Mutex::new(Some(answer));
-        let server = Server::start(move |seen, index| {
-            answer
-                .lock()
-                .expect("lock")
-                .take()
-                .unwrap_or_else(|| lambda_like(seen, index))
-        });
+        let server = Server::first_then_lambda_like(answer);
         let err = polled_next(&mut channel(&server)).unwrap_err();
         assert_eq!(err.code, ErrorCode::Protocol, "{err}");
         assert!(
