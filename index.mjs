@@ -11,6 +11,9 @@
 //    Runtime API, install the process-level error handlers, load the handler (top-level await
 //    in the function's module completes first). A failure is logged, posted to
 //    /runtime/init/error and ends the process: 3.x exits 129, 4.x crashes with 1.
+//    With AWS_LAMBDA_INITIALIZATION_TYPE=snap-start, SnapStart's hooks, snapshot and restore
+//    follow (1b; lib/snapstart.mjs, docs/snapstart.md), and the loop runs on a client created
+//    after the restore.
 // 2. GET next: sent from the JS thread, its socket watched by the event loop itself (the JS
 //    thread stays free, and a pending GET holds neither a libuv pool thread nor the process
 //    at exit). The handler is called in the microtask in which that promise resolves.
@@ -101,17 +104,16 @@ try {
   }
   // Only a streaming function pays for loading the streaming machinery.
   if (streaming) ({ invokeStreaming } = await import('./lib/streaming.mjs'));
-} catch (failure) {
-  // 3.x: what its logger throws recording the error is what it reports (lib/logging.mjs).
-  const err = log.logError(mode.initFailure.title, failure);
-  postInitError(err);
-  if (!mode.initFailure.crash) process.exit(mode.initFailure.exitCode);
-  // 4.x: Node's own crash report on stderr, exit code 1, reached as 4.x reaches it: its start-up
-  // promise rejects unhandled. Node's report then reads the same (`node:internal/process/promises`;
-  // a non-Error is named in Node's UnhandledPromiseRejection wrapper, not printed bare as a
-  // thrown value would be). Nothing runs after it.
-  Promise.reject(err);
-  await new Promise(() => {});
+} catch (err) {
+  await initFailed(err);
+}
+
+// ---- 1b. SnapStart: before-snapshot hooks, the snapshot, the restore (lib/snapstart.mjs) ------
+// Lambda says AWS_LAMBDA_INITIALIZATION_TYPE=snap-start when it initializes a function version to
+// snapshot it. The client is replaced after the restore: nothing of the old one is reused.
+// Managed Instances do not combine with SnapStart on Lambda, so their workers never get here.
+if (env.AWS_LAMBDA_INITIALIZATION_TYPE === 'snap-start' && !mode.multiConcurrent) {
+  client = await snapshotThenRestore();
 }
 
 const buildContext = contextBuilder({ mode, env, errors: Errors });
@@ -129,6 +131,63 @@ initialized = true;
 if (mode.invokeLoop === 'callback') scheduleNext();
 else if (mode.multiConcurrent) serveConcurrently();
 else serveFrom(client.next());
+
+// An init that failed (the handler's loading, a before-snapshot hook): logged, posted to
+// /runtime/init/error, then the end of the process: 3.x exits 129, 4.x crashes.
+async function initFailed(failure, errorType) {
+  // 3.x: what its logger throws recording the error is what it reports (lib/logging.mjs).
+  const err = log.logError(mode.initFailure.title, failure);
+  postInitError(err, errorType);
+  if (!mode.initFailure.crash) process.exit(mode.initFailure.exitCode);
+  // 4.x: Node's own crash report on stderr, exit code 1, reached as 4.x reaches it: its start-up
+  // promise rejects unhandled. Node's report then reads the same (`node:internal/process/promises`;
+  // a non-Error is named in Node's UnhandledPromiseRejection wrapper, not printed bare as a
+  // thrown value would be). Nothing runs after it.
+  Promise.reject(err);
+  await new Promise(() => {});
+}
+
+// SnapStart (docs/snapstart.md): resolves with the client the invoke loop uses, created after the
+// restore; a failure ends the process. A failed before-snapshot hook is an init error; a failed
+// after-restore hook is posted to /runtime/restore/error and the process exits as after an init
+// error (without 4.x's crash report: the restore failed, not the module's start-up).
+async function snapshotThenRestore() {
+  const snap = await import('./lib/snapstart.mjs');
+  try {
+    const ran = await snap.runBeforeSnapshot();
+    verbose('Runtime::snapStart', () => `${ran} before-snapshot hook(s) ran; waiting for the restore`);
+  } catch (err) {
+    await initFailed(err.cause, snap.BEFORE_SNAPSHOT_ERROR_TYPE);
+  }
+  try {
+    await snap.restoreNext(endpoint);
+  } catch (err) {
+    // A Runtime API without SnapStart (an emulator given the variable by hand) has no such
+    // endpoint: served as a restore that happened at once, as the official client, which ignores
+    // the init type, would serve it. Anything else is the Runtime API failing.
+    if (err?.status !== 404) {
+      console.error(`The Runtime API at ${endpoint} failed: ${err?.message ?? err}`);
+      process.exit(mode.runtimeApiFailureExitCode);
+    }
+    console.error(`The Runtime API at ${endpoint} has no /runtime/restore/next (404): AWS_LAMBDA_INITIALIZATION_TYPE is snap-start, but no snapshot is taken; going on as restored`);
+  }
+  const refreshed = await snap.refreshAfterRestore();
+  verbose('Runtime::snapStart', () => `restored; renewed: ${refreshed.join(', ') || 'nothing to renew'}`);
+  try {
+    await snap.runAfterRestore();
+  } catch (failure) {
+    const err = log.logError(mode.initFailure.title, failure.cause);
+    const { body } = errorPost(err);
+    verbose('Runtime::postRestoreError', snap.RESTORE_ERROR_TYPE);
+    try {
+      await snap.postRestoreError(endpoint, body);
+    } catch (e) {
+      console.error(`Could not post the restore error to the Runtime API at ${endpoint}: ${e?.message ?? e}`);
+    }
+    process.exit(mode.initFailure.exitCode);
+  }
+  return new RuntimeClient(endpoint);
+}
 
 // ---- 2.-4. the invoke loop, 4.x ------------------------------------------------------------
 async function serveFrom(next) {
@@ -418,14 +477,15 @@ function postInvokeErrorQuietly(id, err) {
   inFlight.delete(id);
 }
 
-function postInitError(err) {
+function postInitError(err, errorType) {
   // A Managed Instances worker restarted after init has no init phase to fail.
   if (initErrorPosted || workers?.isRestartedWorker) return;
   initErrorPosted = true;
-  const { body, errorType } = errorPost(err);
-  verbose('Runtime::postInitError', errorType);
+  const post = errorPost(err);
+  const type = errorType ?? post.errorType;
+  verbose('Runtime::postInitError', type);
   try {
-    client.initErrorSync(body, errorType);
+    client.initErrorSync(post.body, type);
   } catch (e) {
     console.error(`Could not post the init error to the Runtime API at ${endpoint}: ${e.message}`);
   }

@@ -120,6 +120,11 @@ export interface EmulatorOptions {
   logsToStderr?: boolean
   /** Discard the runtime's output (default false). */
   quietRuntime?: boolean
+  /**
+   * SnapStart: the runtime inits with `AWS_LAMBDA_INITIALIZATION_TYPE=snap-start` and its
+   * `GET restore/next` is answered after this pause, its other connections dropped (unset: on-demand).
+   */
+  snapstartPauseMs?: number
 }
 
 export interface EmulatorStats {

@@ -10,16 +10,19 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const USAGE = fileURLToPath(new URL('./fixtures/client/typed-usage.ts', import.meta.url));
+const SNAPSTART_USAGE = fileURLToPath(new URL('./fixtures/client/snapstart-usage.ts', import.meta.url));
 
-test('native.d.ts declares the public API correctly (tsc --strict)', { timeout: 60_000 }, async () => {
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const args = [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext',
-    '--target', 'es2022', '--skipLibCheck', 'false', USAGE];
-  const { code, output } = await new Promise((resolve) => {
-    execFile(process.execPath, args, { cwd: ROOT }, (error, stdout, stderr) => {
-      resolve({ code: error ? error.code : 0, output: `${stdout}${stderr}` });
+for (const [name, usage] of [['native.d.ts', USAGE], ['snapstart.d.ts (lambda-rapid/snapstart)', SNAPSTART_USAGE]]) {
+  test(`${name} declares the public API correctly (tsc --strict)`, { timeout: 60_000 }, async () => {
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    const args = [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext',
+      '--target', 'es2022', '--skipLibCheck', 'false', usage];
+    const { code, output } = await new Promise((resolve) => {
+      execFile(process.execPath, args, { cwd: ROOT }, (error, stdout, stderr) => {
+        resolve({ code: error ? error.code : 0, output: `${stdout}${stderr}` });
+      });
     });
+    assert.equal(output.trim(), '', 'tsc reports no error');
+    assert.equal(code, 0);
   });
-  assert.equal(output.trim(), '', 'tsc reports no error');
-  assert.equal(code, 0);
-});
+}

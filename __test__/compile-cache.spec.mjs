@@ -51,6 +51,9 @@ test('warm writes the cache next to the function, and a cold start compiles the 
     const warmed = await runCli(['warm', 'app.handler', '--task-root', dir]);
     assert.equal(warmed.code, 0, warmed.stderr);
     assert.match(warmed.stderr, /wrote .*\.lambda-rapid-cache \(\d+ files\)/);
+    // No CommonJS imported by an ES module: no export-name index (lib/cjs-exports.mjs), so no
+    // hook at the cold starts.
+    assert.ok(!fs.existsSync(path.join(dir, CACHE, 'cjs-exports.json')));
     const r = await invoke(dir);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), '{"v":"one"}');

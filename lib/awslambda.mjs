@@ -40,6 +40,55 @@ export class HttpResponseStream {
   }
 }
 
+// ---- SnapStart runtime hooks (docs/snapstart.md) ----------------------------------------------
+// awslambda.snapStart.registerBeforeSnapshot(fn) / registerAfterRestore(fn), also exported by
+// `lambda-rapid/snapstart` (lib/snapstart-hooks.mjs re-exports them). Here rather than in a
+// module of their own so that start-up loads no extra file. The hooks live on globalThis under a
+// registered symbol, not in this module's scope: a function that bundles its own copy of
+// lambda-rapid, or loads it from its own node_modules, registers into the list the runtime runs
+// (lib/snapstart.mjs). Registering outside SnapStart is harmless: the hooks are kept and never
+// called, so one code base runs under every init type, and under other runtimes.
+
+const HOOKS = Symbol.for('lambda-rapid.snapstart.hooks');
+
+/** The registry shared by every copy of this module in the process. */
+export function snapStartHooks() {
+  let hooks = globalThis[HOOKS];
+  if (!hooks) {
+    hooks = { beforeSnapshot: [], afterRestore: [] };
+    Object.defineProperty(globalThis, HOOKS, { value: hooks, enumerable: false });
+  }
+  return hooks;
+}
+
+function checked(fn, what) {
+  if (typeof fn !== 'function') {
+    throw new TypeError(`${what} takes a function (sync or async), got ${fn === null ? 'null' : typeof fn}`);
+  }
+  return fn;
+}
+
+/**
+ * Runs `fn` (awaited if it returns a promise) after init and before Lambda takes the snapshot.
+ * Hooks run in the reverse order of their registration, as in Lambda's Java, Python and .NET
+ * clients. A hook that throws fails the init (Runtime.BeforeSnapshotError).
+ */
+export function registerBeforeSnapshot(fn) {
+  snapStartHooks().beforeSnapshot.push(checked(fn, 'registerBeforeSnapshot'));
+}
+
+/**
+ * Runs `fn` (awaited if it returns a promise) in each environment restored from the snapshot,
+ * before its first invocation, in the order of registration. A hook that throws fails the
+ * restore (Runtime.AfterRestoreError) and the environment is discarded.
+ */
+export function registerAfterRestore(fn) {
+  snapStartHooks().afterRestore.push(checked(fn, 'registerAfterRestore'));
+}
+
+/** What globalThis.awslambda.snapStart holds. */
+export const snapStart = Object.freeze({ registerBeforeSnapshot, registerAfterRestore });
+
 /** awslambda.streamifyResponse(handler, { highWaterMark }): marks `handler` as streaming. */
 function streamifyResponse(handler, options) {
   handler[HANDLER_STREAMING] = STREAM_RESPONSE;
@@ -54,7 +103,7 @@ function streamifyResponse(handler, options) {
  * AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA is "1" or "true", as the official clients do.
  */
 export function installAwsLambdaGlobal() {
-  globalThis.awslambda = { ...globalThis.awslambda, streamifyResponse, HttpResponseStream };
+  globalThis.awslambda = { ...globalThis.awslambda, streamifyResponse, HttpResponseStream, snapStart };
 }
 
 /**

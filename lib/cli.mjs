@@ -28,6 +28,12 @@ Options (serve and invoke):
                         runtime gets AWS_LAMBDA_MAX_CONCURRENCY, as on Lambda Managed Instances
   --instances N         Runtimes serving in parallel (default: 1), each its own process, as
                         Lambda scales out; a request goes to the least busy one
+  --snapstart           Run SnapStart's lifecycle (docs/snapstart.md): the runtime inits with
+                        AWS_LAMBDA_INITIALIZATION_TYPE=snap-start, runs its before-snapshot hooks,
+                        calls /runtime/restore/next, which is answered after a pause (the
+                        snapshot) with every other Runtime API connection dropped, then runs its
+                        after-restore hooks and the invocations; REPORT adds Restore Duration
+  --snapstart-pause MS  The snapshot's pause, in milliseconds (default: 100; implies --snapstart)
   --quiet               No START/END/REPORT lines
 
 serve only:
@@ -68,6 +74,8 @@ const COMMON = {
   'max-concurrency': { type: 'string' },
   instances: { type: 'string' },
   quiet: { type: 'boolean' },
+  snapstart: { type: 'boolean' },
+  'snapstart-pause': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 const SERVE = { ...COMMON, port: { type: 'string' }, host: { type: 'string' }, http: { type: 'string' }, watch: { type: 'boolean' } };
@@ -75,6 +83,7 @@ const HTTP_FORMATS = { url: 'url', v2: 'url', 'apigw-v1': 'apigw-v1', v1: 'apigw
 const INVOKE = { ...COMMON, event: { type: 'string' } };
 const WARM = { 'task-root': COMMON['task-root'], env: COMMON.env, help: COMMON.help };
 const OPTIONS = { serve: SERVE, invoke: INVOKE, warm: WARM };
+const DEFAULT_SNAPSTART_PAUSE_MS = 100;
 const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
 
 export class UsageError extends Error {
@@ -126,6 +135,9 @@ export function parseCommand(command, args) {
     http = HTTP_FORMATS[values.http.toLowerCase()];
     if (!http) throw new UsageError(`--http must be url or apigw-v1 (e.g. --http=apigw-v1), got '${values.http}'`);
   }
+  if ((values.snapstart || values['snapstart-pause'] !== undefined) && values['max-concurrency'] !== undefined) {
+    throw new UsageError('--snapstart and --max-concurrency do not combine: Lambda offers SnapStart for on-demand functions, not on Managed Instances');
+  }
   const env = {};
   for (const kv of values.env ?? []) {
     const eq = kv.indexOf('=');
@@ -149,6 +161,9 @@ export function parseCommand(command, args) {
     event: values.event,
     http,
     watch: values.watch ?? false,
+    snapStartPauseMs: values.snapstart || values['snapstart-pause'] !== undefined
+      ? number('snapstart-pause', values['snapstart-pause'], { min: 0, max: 600_000, integer: true }) ?? DEFAULT_SNAPSTART_PAUSE_MS
+      : undefined,
   };
 }
 

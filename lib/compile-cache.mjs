@@ -28,6 +28,8 @@ const fs = builtin('node:fs');
 const path = builtin('node:path');
 
 export const CACHE_DIR_NAME = '.lambda-rapid-cache';
+/** lib/cjs-exports.mjs's index, when `warm` found CommonJS imported by ES modules. */
+export const CJS_EXPORTS_INDEX = 'cjs-exports.json';
 
 /** Where the cache of the function in `taskRoot` lives. */
 export const compileCacheDir = (taskRoot) => path.join(taskRoot, CACHE_DIR_NAME);
@@ -39,8 +41,10 @@ export function hasCompileCache() {
 
 /**
  * Turns the compile cache on for the modules loaded from now on, when `lambda-rapid warm` made
- * one for `taskRoot`. LAMBDA_RAPID_COMPILE_CACHE=0 turns it off. Never throws: a cache is an
- * optimisation, its absence or a failure only costs the time it would have saved.
+ * one for `taskRoot`; returns { dir, cjsExportsIndex } (whether the cache holds that index: read
+ * from the same directory listing) then, else undefined. LAMBDA_RAPID_COMPILE_CACHE=0 turns it
+ * off. Never throws: a cache is an optimisation, its absence or a failure only costs the time
+ * it would have saved.
  */
 export function useCompileCache(taskRoot, env = process.env) {
   if (env.LAMBDA_RAPID_COMPILE_CACHE === '0') return undefined;
@@ -54,7 +58,8 @@ export function useCompileCache(taskRoot, env = process.env) {
     } catch {
       return undefined; // no cache: nothing to read, and nothing is created
     }
-    return nodeModule.enableCompileCache(dirForThisUser(dir, tags));
+    nodeModule.enableCompileCache(dirForThisUser(dir, tags));
+    return { dir, cjsExportsIndex: tags.includes(CJS_EXPORTS_INDEX) };
   } catch {
     return undefined;
   }

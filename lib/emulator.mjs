@@ -40,6 +40,7 @@ export function startEmulator({
   maxConcurrency,
   instances,
   http,
+  snapStartPauseMs,
 } = {}) {
   if (!handler && !command) throw new TypeError('startEmulator: a handler (e.g. "index.handler") is required');
   return native.startEmulator({
@@ -62,6 +63,8 @@ export function startEmulator({
     maxConcurrency,
     instances,
     http,
+    // SnapStart (docs/snapstart.md): init, restore/next answered after this pause, then invocations.
+    snapstartPauseMs: snapStartPauseMs,
   });
 }
 

@@ -73,11 +73,12 @@ export function parseHandlerString(handlerString, errors = Errors) {
 export async function loadHandler({ taskRoot, handlerString, mode = processMode, errors = Errors }) {
   const { moduleRoot, moduleName, exportPath } = parseHandlerString(handlerString, errors);
   // The function's modules compile from `lambda-rapid warm`'s cache, when there is one.
-  // And the CommonJS modules its ES modules import skip Node's export lexing (lib/cjs-exports.mjs).
-  // (Its module is loaded only when `warm` made a cache: a cold start without one pays nothing.)
-  const cacheDir = compileCacheDir(taskRoot);
-  const loaded = useCompileCache(taskRoot) !== undefined || process.env[RECORD_CJS_EXPORTS]
-    ? (await import('./cjs-exports.mjs')).useCjsExports(cacheDir)
+  // And the CommonJS modules its ES modules import skip Node's export lexing (lib/cjs-exports.mjs),
+  // whose module loads only when `warm` wrote an index (or is writing one): a cold start
+  // without one pays nothing for it.
+  const cache = useCompileCache(taskRoot);
+  const loaded = cache?.cjsExportsIndex || process.env[RECORD_CJS_EXPORTS]
+    ? (await import('./cjs-exports.mjs')).useCjsExports(compileCacheDir(taskRoot))
     : async () => undefined;
   let userModule;
   try {

@@ -298,6 +298,9 @@ pub struct BindingEmulatorOptions {
     pub logs_to_stderr: Option<bool>,
     /// Discard the runtime's output (default false).
     pub quiet_runtime: Option<bool>,
+    /// SnapStart: the runtime inits with `AWS_LAMBDA_INITIALIZATION_TYPE=snap-start` and its
+    /// `GET restore/next` is answered after this pause, its other connections dropped (unset: on-demand).
+    pub snapstart_pause_ms: Option<u32>,
 }
 
 #[napi(object, js_name = "EmulatorStats")]
@@ -352,6 +355,9 @@ impl BindingEmulatorOptions {
             env: self.env.map(|m| m.into_iter().collect()).unwrap_or_default(),
             logs_to_stderr: self.logs_to_stderr.unwrap_or(false),
             quiet_runtime: self.quiet_runtime.unwrap_or(false),
+            snapstart_pause: self
+                .snapstart_pause_ms
+                .map(|ms| std::time::Duration::from_millis(ms.into())),
         })
     }
 }

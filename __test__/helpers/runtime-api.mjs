@@ -12,9 +12,14 @@ const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:test-function';
 // headers are spelled), `closeIdleAfterMs` (close a connection left idle that long after an
 // answer, as Node's keepAliveTimeout does after 5 s + 1 s), `initErrorReply` ({ status, body }
 // answered to POST init/error instead of a 202), `waitMs` (how long invoke(), initError() and
-// waitForRequest() wait before they reject, saying what never came).
+// waitForRequest() wait before they reject, saying what never came), `restore` (serve SnapStart's
+// /runtime/restore/next and /runtime/restore/error: `{ pauseMs, drop }` answers restore/next after
+// pauseMs, and at that moment every other connection open is destroyed (`drop: 'destroy'`) or
+// left open and never answered again (`drop: 'blackhole'`, a peer gone without a reset, as after a
+// snapshot restore in another microVM), so that a runtime that reuses one fails or stalls;
+// `{ status }` answers restore/next with that status instead).
 export async function startRuntimeApi({ prefix = '', headerCase = (name) => name, closeIdleAfterMs,
-  initErrorReply, waitMs = 30000 } = {}) {
+  initErrorReply, waitMs = 30000, restore } = {}) {
   const queue = []; // events not yet handed out
   const waitingNext = []; // GET next responses held open
   const pending = new Map(); // requestId -> { resolve } of invoke()
@@ -25,6 +30,9 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
   const sockets = new Set();
   let connectionCount = 0;
   let requestsToDrop = 0;
+  let restoredAtConnection = null; // connections with a lower index were open before the restore
+  let restoreError = null;
+  const restoreErrorWaiters = [];
 
   const base = `${prefix}/2018-06-01/runtime`;
   const timers = new Set();
@@ -87,6 +95,10 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const entry = record(req, body, req.trailers);
+      if (req.socket.blackholed) {
+        entry.stale = true; // sent on a connection from before the restore: never answered
+        return;
+      }
       if (requestsToDrop > 0) {
         requestsToDrop -= 1;
         entry.dropped = true;
@@ -107,6 +119,33 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
           const i = waitingNext.indexOf(res);
           if (i >= 0) waitingNext.splice(i, 1);
         });
+        return;
+      }
+      if (restore?.status && req.method === 'GET' && url === `${base}/restore/next`) {
+        res.writeHead(restore.status, { 'Content-Type': 'application/json' });
+        res.end('{"errorMessage":"restore refused","errorType":"Test"}');
+        return;
+      }
+      if (restore && req.method === 'GET' && url === `${base}/restore/next`) {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          restoredAtConnection = connectionCount;
+          for (const s of sockets) {
+            if (s === req.socket) continue;
+            if (restore.drop === 'blackhole') s.blackholed = true;
+            else s.destroy();
+          }
+          res.writeHead(200, { 'Content-Type': 'application/json', Connection: 'close' });
+          res.end('{}', () => req.socket.destroy());
+        }, restore.pauseMs ?? 50);
+        timers.add(timer);
+        return;
+      }
+      if (restore && req.method === 'POST' && url === `${base}/restore/error`) {
+        restoreError = entry;
+        for (const w of restoreErrorWaiters.splice(0)) w(entry);
+        res.writeHead(202, { 'Content-Type': 'application/json' });
+        res.end('{"status":"OK"}');
         return;
       }
       if (req.method === 'POST' && url === `${base}/init/error`) {
@@ -197,6 +236,15 @@ export async function startRuntimeApi({ prefix = '', headerCase = (name) => name
     initError() {
       return initError ? Promise.resolve(initError)
         : bounded(new Promise((r) => initErrorWaiters.push(r)), 'no init error posted');
+    },
+    /** Resolves with the recorded restore/error request once the runtime posts one. */
+    restoreError() {
+      return restoreError ? Promise.resolve(restoreError)
+        : bounded(new Promise((r) => restoreErrorWaiters.push(r)), 'no restore error posted');
+    },
+    /** With `restore`: connections with a lower index were open when restore/next was answered. */
+    get restoredAtConnection() {
+      return restoredAtConnection;
     },
     /** Resolves once a request matching `pred` has been recorded. */
     waitForRequest(pred) {

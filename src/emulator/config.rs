@@ -53,6 +53,9 @@ pub struct EmulatorConfig {
     pub logs_to_stderr: bool,
     /// Discard the runtime's own output (the demo prints a table instead).
     pub quiet_runtime: bool,
+    /// SnapStart (`serve --snapstart`, src/emulator/snapstart.rs): the pause between the
+    /// runtime's `GET restore/next` and its answer, the snapshot's stand-in. `None`: on-demand.
+    pub snapstart_pause: Option<Duration>,
 }
 
 impl Default for EmulatorConfig {
@@ -79,6 +82,7 @@ impl Default for EmulatorConfig {
             env: Vec::new(),
             logs_to_stderr: false,
             quiet_runtime: false,
+            snapstart_pause: None,
         }
     }
 }

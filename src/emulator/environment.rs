@@ -25,7 +25,15 @@ pub fn lambda_environment(config: &EmulatorConfig, runtime_api: &str) -> Vec<(St
         ),
         ("AWS_LAMBDA_LOG_GROUP_NAME".into(), format!("/aws/lambda/{name}")),
         ("AWS_LAMBDA_LOG_STREAM_NAME".into(), log_stream_name(version)),
-        ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), "on-demand".into()),
+        (
+            "AWS_LAMBDA_INITIALIZATION_TYPE".into(),
+            if config.snapstart_pause.is_some() {
+                "snap-start"
+            } else {
+                "on-demand"
+            }
+            .into(),
+        ),
         ("AWS_REGION".into(), config.region.clone()),
         ("AWS_DEFAULT_REGION".into(), config.region.clone()),
         ("TZ".into(), ":UTC".into()),

@@ -17,10 +17,10 @@
 //!    `options` (the caller's options checked) on top of `config`.
 //! 2. `http_reply` (an answer mapped back to an HTTP response, `serve --http`), then `reply`
 //!    (where an answer goes: the caller's socket, an HTTP client, nowhere).
-//! 3. `state`: the queue, the invocations in flight, the current runtime, shared by every
-//!    thread behind one mutex.
-//! 4. `listen` (the accept loop), `runtime_api` (what the runtime talks to; queueing an
-//!    invocation hands it to a waiting `GET next`).
+//! 3. `snapstart_state` (SnapStart's connections and restore timing), then `state`: the queue,
+//!    the invocations in flight, the current runtime, shared by every thread behind one mutex.
+//! 4. `listen` (the accept loop), `snapstart` (the restore endpoints), then `runtime_api` (what
+//!    the runtime talks to; queueing an invocation hands it to a waiting `GET next`).
 //! 5. `supervisor` (the child process: start, timeout, crash, restart) and `instances` (which
 //!    runtime gets an invocation).
 //! 6. The fronts: `invoke_api` (what the caller talks to, as AWS's RIE) and `http_front`.
@@ -41,6 +41,8 @@ pub mod options;
 pub mod platform_log;
 pub mod reply;
 pub mod runtime_api;
+pub mod snapstart;
+pub mod snapstart_state;
 pub mod state;
 pub mod supervisor;
 

@@ -25,6 +25,8 @@ pub struct Report<'a> {
     pub memory_mb: u32,
     pub max_memory_mb: Option<u64>,
     pub init_duration: Option<Duration>,
+    /// SnapStart: from the restore to the runtime's first `GET next` (its after-restore hooks).
+    pub restore_duration: Option<Duration>,
     pub status: &'a str,
 }
 
@@ -113,10 +115,27 @@ impl PlatformLog {
             text.push_str(&format!("Init Duration: {:.2} ms\t", ms(init)));
             metrics["initDurationMs"] = json!((ms(init) * 100.0).round() / 100.0);
         }
+        if let Some(restore) = r.restore_duration {
+            text.push_str(&format!("Restore Duration: {:.2} ms\t", ms(restore)));
+            metrics["restoreDurationMs"] = json!((ms(restore) * 100.0).round() / 100.0);
+        }
         self.emit(
             text,
             "platform.report",
             json!({ "requestId": r.request_id, "status": r.status, "metrics": metrics }),
+        );
+    }
+
+    /// SnapStart: an after-restore hook failed (`POST restore/error`).
+    pub fn restore_report(&self, duration: Duration, error_type: &str) {
+        self.emit(
+            format!(
+                "RESTORE_REPORT Restore Duration: {:.2} ms\tStatus: error\tError Type: {error_type}",
+                ms(duration)
+            ),
+            "platform.restoreReport",
+            json!({ "status": "error", "errorType": error_type,
+                    "metrics": { "durationMs": (ms(duration) * 100.0).round() / 100.0 } }),
         );
     }
 

@@ -25,6 +25,12 @@ const ACCEPTED: &[u8] = br#"{"status":"OK"}"#;
 const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
 
 pub fn serve_connection(shared: &Arc<Shared>, stream: TcpStream, generation: u64) {
+    // SnapStart: known while open, so that the restore can shut it down (src/emulator/snapstart.rs).
+    let _tracked = shared
+        .config
+        .snapstart_pause
+        .is_some()
+        .then(|| shared.snapstart.track(&stream));
     let Ok(mut conn) = Connection::new(stream) else {
         return;
     };
@@ -83,6 +89,18 @@ fn route(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, genera
     match (head.method.as_str(), rest) {
         ("GET", "invocation/next") => next_invocation(shared, conn, generation),
         ("POST", "init/error") => init_error(shared, conn, head, generation),
+        // SnapStart only, as in Lambda and RIE: otherwise these are 404 like any unknown path.
+        ("GET", "restore/next") if shared.config.snapstart_pause.is_some() => {
+            let pause = shared.config.snapstart_pause.unwrap_or_default();
+            super::snapstart::restore_next(shared, conn, head, generation, pause);
+            Outcome::Close
+        }
+        ("POST", "restore/error") if shared.config.snapstart_pause.is_some() => {
+            match super::snapstart::restore_error(shared, conn, head, generation) {
+                Some((status, body)) => Outcome::Respond(status, body),
+                None => Outcome::Close,
+            }
+        }
         ("POST", r) if r.starts_with("invocation/") => {
             let r = &r["invocation/".len()..];
             if let Some(id) = r.strip_suffix("/response") {
@@ -136,6 +154,9 @@ fn epoch_ms(deadline: Instant) -> u128 {
 /// The first call of a runtime ends its init.
 fn next_invocation(shared: &Arc<Shared>, conn: &mut Connection, generation: u64) -> Outcome {
     let writer = conn.writer.clone();
+    if shared.config.snapstart_pause.is_some() {
+        shared.snapstart.next_requested();
+    }
     let mut st = shared.lock();
     if st.stopping || st.runtime.generation != generation {
         return Outcome::Close;
@@ -267,6 +288,7 @@ pub fn report(
         memory_mb: shared.config.memory_mb,
         max_memory_mb: pid.and_then(max_memory_mb),
         init_duration: init,
+        restore_duration: shared.snapstart.take_report(),
         status,
     });
 }
@@ -485,6 +507,12 @@ fn init_error(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, g
         Ok(b) => b.data,
         Err(_) => return Outcome::Close,
     };
+    if super::snapstart::restoring(shared) {
+        return match super::snapstart::fail_restore(shared, generation, body, &error_type) {
+            Some((status, body)) => Outcome::Respond(status, body),
+            None => Outcome::Close,
+        };
+    }
     let mut st = shared.lock();
     if st.runtime.generation != generation {
         return Outcome::Close;

@@ -12,6 +12,7 @@ use super::config::EmulatorConfig;
 use super::http::{close_stream, SharedStream};
 use super::platform_log::PlatformLog;
 use super::reply::ReplySink;
+use super::snapstart_state::SnapStartState;
 
 /// An invocation accepted by the invoke API.
 #[derive(Debug)]
@@ -102,6 +103,8 @@ pub struct Shared {
     /// either: it polls every 20 ms while a runtime runs, which is all deadlines and exits need.
     supervisor: Condvar,
     connections: Mutex<(u64, HashMap<u64, TcpStream>)>,
+    /// SnapStart's restore bookkeeping (unused unless `config.snapstart_pause` is set).
+    pub snapstart: SnapStartState,
 }
 
 impl Shared {
@@ -116,6 +119,7 @@ impl Shared {
             }),
             supervisor: Condvar::new(),
             connections: Mutex::new((0, HashMap::new())),
+            snapstart: Default::default(),
         }
     }
 

@@ -57,6 +57,7 @@ fn bind_runtime_api(shared: &Arc<Shared>, st: &mut State) -> io::Result<String> 
         old.retire();
     }
     st.listener = Some(ListenerHandle { stop, addr });
+    shared.snapstart.reset();
     st.runtime = RuntimeState {
         generation,
         endpoint: Some(endpoint.clone()),
