@@ -2,6 +2,18 @@
 /* eslint-disable */
 
 /**
+ * RuntimeClient.startQueuedPosts' callback: one call per queued POST that failed, with the fields
+ * a RuntimeApiError has (`status` and `body` null when the Runtime API gave none).
+ */
+export type QueuedPostFailureCallback = (
+  requestId: string,
+  code: RuntimeApiError['code'],
+  message: string,
+  status: number | null,
+  body: string | null,
+) => void
+
+/**
  * What RuntimeClient's calls reject (and the sync calls throw) with: branch on `code`.
  * See docs/wire-protocol.md.
  */
@@ -80,18 +92,14 @@ export declare class RuntimeClient {
   failSync(requestId: string, errorBody: string | Buffer, errorType: string, xrayCause?: string | undefined | null): void
   /** `initError`, on the JS thread. */
   initErrorSync(errorBody: string | Buffer, errorType: string): void
-  /**
-   * Starts the thread that sends `respondQueued`'s POSTs (Managed Instances). `onFailure` is
-   * called on the JS thread for each POST that failed, with the error's fields (it does not
-   * keep the event loop alive).
-   */
-  startQueuedPosts(onFailure: (requestId: string, code: string, message: string, status: number | null, body: string | null) => void): void
-  /**
-   * POST an invocation's response from `startQueuedPosts`' thread; returns at once. A POST
-   * that fails is reported to `startQueuedPosts`' callback.
-   */
+  /** Starts the thread of `respondQueued` (Managed Instances); `onFailure` gets each failed POST. */
+  startQueuedPosts(onFailure: QueuedPostFailureCallback): void
+  /** POST an invocation's response from `startQueuedPosts`' thread; returns at once. */
   respondQueued(requestId: string, body: string | Buffer): void
-  /** `respond`, on the JS thread: the POST has been answered when this returns. */
+  /**
+   * `respond`, on the JS thread, as both official clients post a buffered response (the
+   * timing functions can observe: docs/event-loop.md).
+   */
   respondSync(requestId: string, body: string | Buffer): void
 }
 

@@ -10,7 +10,7 @@ import { jsonEvent, SCENARIOS, COLD_START, MANAGED_INSTANCES } from '../benchmar
 import { median, pairedRatio } from '../benchmark/lib/stats.mjs';
 
 const byId = (list, id) => list.find((x) => x.id === id);
-// The bench server and the raw loop are in the bench build of the addon only (`--features bench`).
+// The bench server and the raw loop are in the benchmark's own addon only (benchmark/native).
 const addon = releaseAddon({ log: () => {} });
 const native = { BenchServer: loadAddon(addon.bench).BenchServer };
 const list = candidates({ official: { skip: 'not needed here' }, addon: addon.product, benchAddon: addon.bench });

@@ -13,7 +13,7 @@ import { watch } from './helpers/child.mjs';
 
 const PENDING_NEXT = fileURLToPath(new URL('./fixtures/client/pending-next.mjs', import.meta.url));
 
-// GET next is served by the event loop itself (src/next_on_loop.rs), or by the client's
+// GET next is served by the event loop itself (src/next/on_loop.rs, chosen in src/next/mod.rs), or by the client's
 // long-poll thread when told so (the fallback where libuv cannot be reached): both must keep
 // the process alive while pending, and neither may hold up process.exit().
 const NEXT_PATHS = { 'event loop': {}, 'long-poll thread': { LAMBDA_RAPID_NEXT_ON_THREAD: '1' } };
@@ -45,7 +45,7 @@ async function roundTrip(api, client, id) {
   assert.equal((await done).status, 202);
 }
 
-// GET next has a connection of its own (watched by the event loop, lib.rs/next_on_loop.rs);
+// GET next has a connection of its own (watched by the event loop, src/next/on_loop.rs);
 // the posts share another. Both are kept alive.
 const connectionsOf = (requests, method) => [...new Set(requests.filter((r) => r.method === method).map((r) => r.connection))];
 

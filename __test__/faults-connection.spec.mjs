@@ -4,7 +4,7 @@
 // invocation handed out, and how the process ended. docs/reliability.md has the table.
 //
 // The rules these pin: a connection that closes before any byte of an answer is retried once
-// on a new connection (a kept-alive connection the server closed while idle, src/client.rs);
+// on a new connection (a kept-alive connection the server closed while idle, src/client/mod.rs);
 // anything else that breaks GET next ends the process (as in both official clients), except on
 // Managed Instances, where the worker retries with backoff and the environment ends only after
 // the last attempt (lib/retry.mjs); a post that cannot be sent ends the process, except on

@@ -121,7 +121,7 @@ describe('malformed answers', SUITE, () => {
         { a: ['response'], after: ['response'] });
     });
 
-    // The event loop's GET (src/client/polled_next.rs) takes a head of any size; curl (both
+    // The event loop's GET (src/next/polled.rs) takes a head of any size; curl (both
     // official clients) refuses a header over 100 KiB.
     test(`[${modeName}] a 1 MiB header: served`, T, async (t) => {
       await servedThenNext(t, modeName, (api) => api.invocation({ id: 'a', headers: [['X-Pad', 'p'.repeat(1024 * 1024)]] }),

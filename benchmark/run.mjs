@@ -13,10 +13,11 @@
 //   --candidates a,b    lambda-rapid, lambda-rapid-4x, official, official-alt, node-http,
 //                       raw-rust (default: all of these), rapid-bare (diagnostic)
 //   --no-install        do not install Node or the official client; skip what is missing
-//   --addon FILE        the lambda-rapid .node binary to use, built with `--features bench`
+//   --addon FILE        the .node binary to use for everything: a build of the bench addon
+//                       (benchmark/native), which also holds the product's classes
 //                       (default: release builds of this checkout, made by cargo into
-//                       benchmark/.cache/addon: the product addon for lambda-rapid, and one
-//                       with the bench feature for the bench server and the raw loops)
+//                       benchmark/.cache/addon: the product addon for lambda-rapid, and the
+//                       bench addon for the bench server and the raw loops)
 //   --no-save           print only; do not write benchmark/results/
 //   --update-readme     also put the table and chart into README.md (between bench markers)
 import { spawnSync } from 'node:child_process';
@@ -66,7 +67,7 @@ try {
   process.exit(2);
 }
 if (typeof native.BenchServer !== 'function') {
-  log('bench: the native addon has no BenchServer: it was not built with `--features bench`');
+  log('bench: the native addon has no BenchServer: it is not the bench addon (benchmark/native)');
   process.exit(2);
 }
 
@@ -108,10 +109,13 @@ const order = (list, r) => (r % 2 === 0 ? list : [...list].reverse());
 const serves = (c, s) => (!c.scenarios || c.scenarios.includes(s.base ?? s.id)) && (!s.candidates || s.candidates.includes(c.base ?? c.id));
 const failed = new Set(); // "scenario/candidate" that failed once: not retried in later rounds
 
-for (const s of scenarios) {
-  const n = s.n[mode];
-  const warm = s.warm[mode];
-  counts[s.id] = n;
+/**
+ * Scenario `s` over `rounds` rounds, each candidate that serves it measured once a round by
+ * `measure(candidate)`, in alternating order. A trial that fails is null; a candidate that failed
+ * once is not retried in later rounds, and one that never succeeded is left out. `note` adds to
+ * the failure's message.
+ */
+async function inRounds(s, measure, note = () => '') {
   const byCand = (results[s.id] = {});
   const here = active.filter((c) => serves(c, s));
   for (const c of here) byCand[c.id] = [];
@@ -123,12 +127,11 @@ for (const s of scenarios) {
         continue;
       }
       try {
-        byCand[c.id].push(await trial(server, nodeFor(s).bin, c, s, { warm, n }));
+        byCand[c.id].push(await measure(c));
       } catch (e) {
         failed.add(key);
         byCand[c.id].push(null);
-        const what = s.streaming && c.id.startsWith('lambda-rapid') ? ' (streaming may not be supported yet)' : '';
-        errors.push(`${s.title}, ${c.label}: failed${what}: ${e.message.split('\n')[0]}`);
+        errors.push(`${s.title}, ${c.label}: failed${note(c)}: ${e.message.split('\n')[0]}`);
         log(`bench: ${s.id} ${e.message}`);
       }
     }
@@ -139,33 +142,18 @@ for (const s of scenarios) {
   log(`bench: ${s.id} done (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
 
+for (const s of scenarios) {
+  const n = s.n[mode];
+  const warm = s.warm[mode];
+  counts[s.id] = n;
+  const streamingNote = (c) => (s.streaming && c.id.startsWith('lambda-rapid') ? ' (streaming may not be supported yet)' : '');
+  await inRounds(s, (c) => trial(server, nodeFor(s).bin, c, s, { warm, n }), streamingNote);
+}
+
 for (const s of sweep) {
   const { n, warm } = closedLoopCounts(s, s.concurrency, mode);
   counts[s.id] = n;
-  const byCand = (results[s.id] = {});
-  const here = active.filter((c) => serves(c, s));
-  for (const c of here) byCand[c.id] = [];
-  for (let r = 0; r < rounds; r++) {
-    for (const c of order(here, r)) {
-      const key = `${s.id}/${c.id}`;
-      if (failed.has(key)) {
-        byCand[c.id].push(null);
-        continue;
-      }
-      try {
-        byCand[c.id].push(await closedLoopTrial(server, nodeFor(s).bin, c, s, { concurrency: s.concurrency, warm, n }));
-      } catch (e) {
-        failed.add(key);
-        byCand[c.id].push(null);
-        errors.push(`${s.title}, ${c.label}: failed: ${e.message.split('\n')[0]}`);
-        log(`bench: ${s.id} ${e.message}`);
-      }
-    }
-  }
-  for (const [cid, trials] of Object.entries(byCand)) {
-    if (trials.every((t) => t === null)) delete byCand[cid];
-  }
-  log(`bench: ${s.id} done (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  await inRounds(s, (c) => closedLoopTrial(server, nodeFor(s).bin, c, s, { concurrency: s.concurrency, warm, n }));
 }
 
 for (const s of colds) {

@@ -79,7 +79,7 @@ function missingBinary() {
 
 const native = load();
 // Every export of the addon, by name (native.d.ts declares them). The default export is the
-// addon object itself, for this package's own modules (the benchmark's build also holds its
-// bench server and raw loops, `--features bench`).
+// addon object itself, for this package's own modules (the benchmark loads its own addon,
+// benchmark/native, through this module too: its bench server and raw loops).
 export const { RuntimeClient, ResponseStreamWriter, Emulator, startEmulator } = native;
 export default native;

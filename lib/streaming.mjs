@@ -48,7 +48,7 @@
 //   stream is not finished." (the official clients wait forever: Lambda then only reports a
 //   timeout). 3.x reports these two runtime errors as plain strings (errorType "string"),
 //   4.x as Errors: lib/mode.mjs decides.
-// - The native side (src/streaming.rs) sends the chunked request from its own thread and holds
+// - The native side (src/stream/) sends the chunked request from its own thread and holds
 //   at most max(highWaterMark, 1 MiB) bytes it has not yet written to the socket (plus one
 //   write), so memory stays flat however large the stream (Lambda allows 200 MB).
 import { Writable } from 'node:stream';

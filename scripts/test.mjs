@@ -23,7 +23,7 @@ function step(cmd, cmdArgs) {
 }
 
 if (!args.includes('--no-cargo')) {
-  step('cargo', ['test', '--quiet']);
+  step('cargo', ['test', '--workspace', '--quiet']);
   step('npm', ['run', 'build']);
 }
 const env = provisionTestEnv();

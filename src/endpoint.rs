@@ -3,6 +3,18 @@
 
 use crate::error::{ErrorCode, RuntimeApiError};
 
+/// The Runtime API endpoint a client talks to: the one given, else `AWS_LAMBDA_RUNTIME_API`.
+pub fn given_or_env(given: Option<String>) -> Result<String, RuntimeApiError> {
+    given
+        .or_else(|| std::env::var("AWS_LAMBDA_RUNTIME_API").ok())
+        .ok_or_else(|| {
+            RuntimeApiError::new(
+                ErrorCode::InvalidEndpoint,
+                "AWS_LAMBDA_RUNTIME_API is not set and no Runtime API endpoint was given",
+            )
+        })
+}
+
 /// The base URL every Runtime API path is appended to, e.g. `http://127.0.0.1:9001/.rt`.
 pub fn base_url(endpoint: &str) -> Result<String, RuntimeApiError> {
     let invalid = |why: &str| {

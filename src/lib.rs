@@ -1,308 +1,41 @@
 //! The N-API boundary, and nothing else: each export converts its arguments, calls one pure-Rust
 //! function (on a libuv worker thread when it can block), and converts the result. Errors cross
-//! as JS `Error`s with a stable `code` (see `error.rs`).
+//! as JS `Error`s with a stable `code` (see `error.rs`). The hand-written conversions are in
+//! `boundary.rs`; every decision is in the module that owns the concern.
 #![deny(clippy::all)]
 
 pub mod base64;
-pub mod bench_server;
+pub mod boundary;
 pub mod client;
 pub mod emulator;
 pub mod endpoint;
 pub mod error;
 pub mod invocation;
-pub mod next_on_loop;
-pub mod promise_settler;
-pub mod streaming;
+pub mod next;
+pub mod stream;
 
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+pub use boundary::to_js_error;
+use boundary::{
+    emulator_error, invocation_to_js, BindingBody, BindingEmulatorOptions, BindingEmulatorStats, PostTask,
+    QueuedPostFailure,
+};
 use client::RuntimeApiClient;
-use error::RuntimeApiError;
-use invocation::Invocation;
 
-// ===== RuntimeClient (issue 2, the Runtime API client): src/client.rs, src/invocation.rs =====
-
-/// An invocation as JS sees it. `body` is the event's text, ready for `JSON.parse`.
-#[napi(object, object_from_js = false, js_name = "Invocation")]
-pub struct BindingInvocation {
-    pub request_id: String,
-    pub deadline_ms: f64,
-    pub invoked_function_arn: String,
-    pub trace_id: Option<String>,
-    pub client_context: Option<String>,
-    pub cognito_identity: Option<String>,
-    pub tenant_id: Option<String>,
-    #[napi(ts_type = "string")]
-    pub body: BindingEventText,
-}
-
-/// The event's text. Pure-ASCII text (nearly every JSON event: JSON escapes the rest only when
-/// the producer chose to) crosses as a one-byte string, which V8 copies without decoding UTF-8:
-/// measured on Node 22 for 1 MiB, ~0.15-0.25 ms instead of ~0.75-0.85 ms.
-pub struct BindingEventText(String);
-
-impl TypeName for BindingEventText {
-    fn type_name() -> &'static str {
-        "String"
-    }
-
-    fn value_type() -> ValueType {
-        ValueType::String
-    }
-}
-
-impl ToNapiValue for BindingEventText {
-    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
-        let text = val.0;
-        let mut out = std::ptr::null_mut();
-        let len = text.len() as isize;
-        // SAFETY: `text` outlives the call, and `len` is its length in bytes; Latin-1 is used
-        // only for ASCII, whose bytes are the same code points in Latin-1 and UTF-8.
-        let status = unsafe {
-            if text.is_ascii() {
-                sys::napi_create_string_latin1(env, text.as_ptr().cast(), len, &mut out)
-            } else {
-                sys::napi_create_string_utf8(env, text.as_ptr().cast(), len, &mut out)
-            }
-        };
-        if status != sys::Status::napi_ok {
-            return Err(Error::new(
-                Status::from(status),
-                "cannot create the event's string",
-            ));
-        }
-        Ok(out)
-    }
-}
-
-impl From<Invocation> for BindingInvocation {
-    fn from(i: Invocation) -> Self {
-        BindingInvocation {
-            request_id: i.request_id,
-            deadline_ms: i.deadline_ms as f64,
-            invoked_function_arn: i.invoked_function_arn,
-            trace_id: i.trace_id,
-            client_context: i.client_context,
-            cognito_identity: i.cognito_identity,
-            tenant_id: i.tenant_id,
-            body: BindingEventText(i.body),
-        }
-    }
-}
-
-/// GET next's outcome as the promise's value or rejection (the event loop's path, next_on_loop.rs).
-fn invocation_to_js(
-    env: &Env,
-    result: std::result::Result<Invocation, RuntimeApiError>,
-) -> Result<sys::napi_value> {
-    match result {
-        // SAFETY: called on the JS thread with its env (next_on_loop.rs).
-        Ok(inv) => unsafe { BindingInvocation::to_napi_value(env.raw(), inv.into()) },
-        Err(e) => Err(to_js_error(env, e)),
-    }
-}
-
-/// The only place a core error becomes a JS error: `code`, `status`, `body`.
-fn to_js_error(env: &Env, e: RuntimeApiError) -> Error {
-    let build = || -> Result<Error> {
-        let mut obj = env.create_error(Error::new(Status::GenericFailure, e.message.clone()))?;
-        obj.set("code", e.code.as_str())?;
-        if let Some(status) = e.status {
-            obj.set("status", status as u32)?;
-        }
-        if let Some(body) = &e.body {
-            obj.set("body", body.as_str())?;
-        }
-        Ok(Error::from(obj.to_unknown()))
-    };
-    build().unwrap_or_else(|err| err)
-}
-
-/// A response or error body from JS: a Buffer is read in place on the worker thread (no copy);
-/// a string is encoded to UTF-8 once, on the JS thread (it cannot be read from another thread).
-/// napi's .d.ts generator does not see this type: each use says `string | Buffer`.
-pub enum BindingBody {
-    Text(Vec<u8>),
-    Bytes(Buffer),
-}
-
-impl FromNapiValue for BindingBody {
-    /// napi's own `String` conversion walks a string twice (once to size it, once to copy it)
-    /// and zero-fills its buffer first. Sizing from the UTF-16 length instead (at most 3 UTF-8
-    /// bytes per unit; the untouched tail of a large allocation is never paged in) makes it one
-    /// pass: see docs/wire-protocol.md for the measurement.
-    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
-        let mut kind = 0;
-        check_status!(unsafe { sys::napi_typeof(env, value, &mut kind) })?;
-        if kind != sys::ValueType::napi_string {
-            return match unsafe { Buffer::from_napi_value(env, value) } {
-                Ok(buffer) => Ok(BindingBody::Bytes(buffer)),
-                Err(_) => Err(Error::new(
-                    Status::InvalidArg,
-                    "a response or error body must be a string or a Buffer",
-                )),
-            };
-        }
-        let mut units = 0;
-        check_status!(unsafe {
-            sys::napi_get_value_string_utf16(env, value, std::ptr::null_mut(), 0, &mut units)
-        })?;
-        let capacity = units * 3 + 1; // + the NUL napi always writes
-        let mut bytes: Vec<u8> = Vec::with_capacity(capacity);
-        let mut written = 0;
-        check_status!(unsafe {
-            sys::napi_get_value_string_utf8(env, value, bytes.as_mut_ptr().cast(), capacity, &mut written)
-        })?;
-        // SAFETY: napi wrote `written` bytes (without the NUL) into the allocation.
-        unsafe { bytes.set_len(written) };
-        Ok(BindingBody::Text(bytes))
-    }
-}
-
-fn body_bytes(body: &BindingBody) -> &[u8] {
-    match body {
-        BindingBody::Text(bytes) => bytes,
-        BindingBody::Bytes(buffer) => buffer.as_ref(),
-    }
-}
-
-enum Call {
-    Next,
-    Respond {
-        request_id: String,
-        body: BindingBody,
-    },
-    RespondThenNext {
-        request_id: String,
-        body: BindingBody,
-    },
-    Fail {
-        request_id: String,
-        body: BindingBody,
-        error_type: String,
-        xray_cause: Option<String>,
-    },
-    InitError {
-        body: BindingBody,
-        error_type: String,
-    },
-}
-
-impl Call {
-    fn run(&self, client: &RuntimeApiClient) -> std::result::Result<Option<Invocation>, RuntimeApiError> {
-        match self {
-            Call::Next => client.next_invocation().map(Some),
-            Call::Respond { request_id, body } => {
-                client.post_response(request_id, body_bytes(body)).map(|_| None)
-            }
-            Call::RespondThenNext { request_id, body } => {
-                client.post_response(request_id, body_bytes(body))?;
-                client.next_invocation().map(Some)
-            }
-            Call::Fail {
-                request_id,
-                body,
-                error_type,
-                xray_cause,
-            } => client
-                .post_error(request_id, body_bytes(body), error_type, xray_cause.as_deref())
-                .map(|_| None),
-            Call::InitError { body, error_type } => {
-                client.post_init_error(body_bytes(body), error_type).map(|_| None)
-            }
-        }
-    }
-}
-
-/// One blocking Runtime API call run on the libuv thread pool.
-pub struct RuntimeApiTask {
-    client: Arc<RuntimeApiClient>,
-    call: Call,
-}
-
-impl Task for RuntimeApiTask {
-    type Output = std::result::Result<Option<Invocation>, RuntimeApiError>;
-    /// An invocation, or `undefined` for the POSTs (their `Promise<void>` resolves to nothing).
-    type JsValue = Either<BindingInvocation, ()>;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        Ok(self.call.run(&self.client))
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        match output {
-            Ok(Some(inv)) => Ok(Either::A(inv.into())),
-            Ok(None) => Ok(Either::B(())),
-            Err(e) => Err(to_js_error(&env, e)),
-        }
-    }
-}
-
-type LongPollJob = Box<dyn FnOnce() + Send>;
-
-/// GET next runs on a thread of the client's own, not on libuv's pool: at exit Node joins every
-/// pool thread, and a GET the Runtime API holds open would keep `process.exit()` from ever
-/// returning (a pending `next()` hung exit indefinitely before this). It also leaves libuv's 4
-/// threads to fs, dns, crypto and zlib between invocations. The promise settles through a
-/// threadsafe function, like an `AsyncTask`'s: in the poll phase, on the JS thread; the client
-/// keeps one for all its promises (src/promise_settler.rs).
-struct LongPollThread {
-    jobs: Mutex<Option<mpsc::Sender<LongPollJob>>>,
-}
-
-impl LongPollThread {
-    fn new() -> Self {
-        LongPollThread {
-            jobs: Mutex::new(None),
-        }
-    }
-
-    /// Runs `job` on the thread, starting it on first use (or again, should it have died).
-    fn run(&self, job: LongPollJob) -> Result<()> {
-        let mut jobs = self.jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let job = match jobs.as_ref() {
-            Some(tx) => match tx.send(job) {
-                Ok(()) => return Ok(()),
-                Err(mpsc::SendError(job)) => job,
-            },
-            None => job,
-        };
-        let (tx, rx) = mpsc::channel::<LongPollJob>();
-        std::thread::Builder::new()
-            .name("lambda-rapid-next".into())
-            .spawn(move || {
-                for job in rx {
-                    // A panic must not take the next calls with it (it would be a bug: the
-                    // client's functions return errors, they do not panic).
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                }
-            })
-            .map_err(|e| Error::from_reason(format!("cannot start the Runtime API thread: {e}")))?;
-        tx.send(job)
-            .map_err(|_| Error::from_reason("the Runtime API thread ended at start"))?;
-        *jobs = Some(tx);
-        Ok(())
-    }
-}
-
-/// A failed queued POST as `startQueuedPosts`' callback gets it: request id, error code,
-/// message, HTTP status and body (the fields of the client's other errors).
-type QueuedPostFailure = (String, String, String, Option<u32>, Option<String>);
+// ===== RuntimeClient (the Runtime API client): src/client/, src/next/, src/invocation.rs =====
 
 /// A client of the Lambda Runtime API.
 #[napi]
 pub struct RuntimeClient {
     inner: Arc<RuntimeApiClient>,
-    /// GET next on the JS thread's event loop (src/next_on_loop.rs); `None` where libuv cannot
-    /// be reached, or with `LAMBDA_RAPID_NEXT_ON_THREAD=1`: then the long-poll thread serves it.
-    loop_next: Option<next_on_loop::LoopNext>,
-    long_poll: LongPollThread,
-    settler: promise_settler::PromiseSettler,
+    /// GET next, on whichever path serves it (src/next/).
+    next: next::NextInvocations,
     endpoint: String,
-    /// `respondQueued`'s thread (src/client/queued_post.rs), once `startQueuedPosts` started it.
+    /// `respondQueued`'s thread, once `startQueuedPosts` started it.
     queued: Option<client::queued_post::QueuedPoster>,
 }
 
@@ -311,29 +44,11 @@ impl RuntimeClient {
     /// `endpoint` is `host:port[/prefix]`; it defaults to `AWS_LAMBDA_RUNTIME_API`.
     #[napi(constructor)]
     pub fn new(env: Env, endpoint: Option<String>) -> Result<Self> {
-        let endpoint = match endpoint.or_else(|| std::env::var("AWS_LAMBDA_RUNTIME_API").ok()) {
-            Some(e) => e,
-            None => {
-                return Err(to_js_error(
-                    &env,
-                    RuntimeApiError::new(
-                        error::ErrorCode::InvalidEndpoint,
-                        "AWS_LAMBDA_RUNTIME_API is not set and no Runtime API endpoint was given",
-                    ),
-                ))
-            }
-        };
-        let inner = RuntimeApiClient::new(&endpoint).map_err(|e| to_js_error(&env, e))?;
-        let loop_next = if std::env::var_os("LAMBDA_RAPID_NEXT_ON_THREAD").is_some_and(|v| v == "1") {
-            None
-        } else {
-            next_on_loop::LoopNext::new(&env, inner.next_url(), invocation_to_js)?
-        };
+        let endpoint = endpoint::given_or_env(endpoint).map_err(|e| to_js_error(&env, e))?;
+        let inner = Arc::new(RuntimeApiClient::new(&endpoint).map_err(|e| to_js_error(&env, e))?);
         Ok(RuntimeClient {
-            inner: Arc::new(inner),
-            loop_next,
-            long_poll: LongPollThread::new(),
-            settler: promise_settler::PromiseSettler::new(&env)?,
+            next: next::NextInvocations::new(&env, inner.clone(), invocation_to_js)?,
+            inner,
             endpoint,
             queued: None,
         })
@@ -345,40 +60,10 @@ impl RuntimeClient {
         self.endpoint.clone()
     }
 
-    /// Runs a call that ends in GET next on the long-poll thread; the promise settles with its
-    /// invocation. The call (and any Buffer it holds) is dropped on the JS thread.
-    fn long_poll<'env>(&self, env: &'env Env, call: Call) -> Result<Object<'env>> {
-        let (promise, settlement) = self.settler.promise(env)?;
-        let client = self.inner.clone();
-        self.long_poll.run(Box::new(move || {
-            let result = call.run(&client);
-            settlement.settle(Box::new(move |env| {
-                drop(call);
-                match result {
-                    // SAFETY: on the JS thread, with its env (promise_settler::call_js).
-                    Ok(Some(inv)) => unsafe { BindingInvocation::to_napi_value(env.raw(), inv.into()) },
-                    Ok(None) => Err(Error::from_reason("GET next returned no invocation")),
-                    Err(e) => Err(to_js_error(&env, e)),
-                }
-            }));
-        }))?;
-        Ok(promise)
-    }
-
-    fn task(&self, call: Call) -> AsyncTask<RuntimeApiTask> {
-        AsyncTask::new(RuntimeApiTask {
-            client: self.inner.clone(),
-            call,
-        })
-    }
-
     /// GET the next invocation.
     #[napi(ts_return_type = "Promise<Invocation>")]
     pub fn next<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        match &self.loop_next {
-            Some(on_loop) if !on_loop.busy() => on_loop.next(env),
-            _ => self.long_poll(env, Call::Next),
-        }
+        self.next.next(env)
     }
 
     /// POST an invocation's response.
@@ -387,8 +72,10 @@ impl RuntimeClient {
         &self,
         request_id: String,
         #[napi(ts_arg_type = "string | Buffer")] body: BindingBody,
-    ) -> AsyncTask<RuntimeApiTask> {
-        self.task(Call::Respond { request_id, body })
+    ) -> AsyncTask<PostTask> {
+        PostTask::new(self.inner.clone(), move |c| {
+            c.post_response(&request_id, body.as_ref())
+        })
     }
 
     /// POST an invocation's response, then GET the next invocation, in one hop to the long-poll thread.
@@ -399,7 +86,7 @@ impl RuntimeClient {
         request_id: String,
         #[napi(ts_arg_type = "string | Buffer")] body: BindingBody,
     ) -> Result<Object<'env>> {
-        self.long_poll(env, Call::RespondThenNext { request_id, body })
+        self.next.respond_then_next(env, request_id, body)
     }
 
     /// POST an invocation's error.
@@ -410,12 +97,14 @@ impl RuntimeClient {
         #[napi(ts_arg_type = "string | Buffer")] error_body: BindingBody,
         error_type: String,
         xray_cause: Option<String>,
-    ) -> AsyncTask<RuntimeApiTask> {
-        self.task(Call::Fail {
-            request_id,
-            body: error_body,
-            error_type,
-            xray_cause,
+    ) -> AsyncTask<PostTask> {
+        PostTask::new(self.inner.clone(), move |c| {
+            c.post_error(
+                &request_id,
+                error_body.as_ref(),
+                &error_type,
+                xray_cause.as_deref(),
+            )
         })
     }
 
@@ -425,10 +114,9 @@ impl RuntimeClient {
         &self,
         #[napi(ts_arg_type = "string | Buffer")] error_body: BindingBody,
         error_type: String,
-    ) -> AsyncTask<RuntimeApiTask> {
-        self.task(Call::InitError {
-            body: error_body,
-            error_type,
+    ) -> AsyncTask<PostTask> {
+        PostTask::new(self.inner.clone(), move |c| {
+            c.post_init_error(error_body.as_ref(), &error_type)
         })
     }
 
@@ -442,14 +130,13 @@ impl RuntimeClient {
         error_type: String,
         xray_cause: Option<String>,
     ) -> Result<()> {
-        let call = Call::Fail {
-            request_id,
-            body: error_body,
-            error_type,
-            xray_cause,
-        };
-        call.run(&self.inner)
-            .map(|_| ())
+        (self.inner)
+            .post_error(
+                &request_id,
+                error_body.as_ref(),
+                &error_type,
+                xray_cause.as_deref(),
+            )
             .map_err(|e| to_js_error(&env, e))
     }
 
@@ -461,85 +148,30 @@ impl RuntimeClient {
         #[napi(ts_arg_type = "string | Buffer")] error_body: BindingBody,
         error_type: String,
     ) -> Result<()> {
-        let call = Call::InitError {
-            body: error_body,
-            error_type,
-        };
-        call.run(&self.inner)
-            .map(|_| ())
+        (self.inner)
+            .post_init_error(error_body.as_ref(), &error_type)
             .map_err(|e| to_js_error(&env, e))
     }
-}
 
-// ===== runtime (issue 3, the invoke loop): a response posted on the JS thread =====
-
-// Both official clients post a buffered response with a blocking call on the JS thread, and
-// functions can observe it: 3.x posts inside the microtask in which the handler's promise
-// settles (so `process.nextTick` callbacks run after the POST), 4.x posts before any timer the
-// handler left behind can fire. Posted from a worker thread, those callbacks would race the
-// request. See docs/event-loop.md.
-#[napi]
-impl RuntimeClient {
-    /// Starts the thread that sends `respondQueued`'s POSTs (Managed Instances). `onFailure` is
-    /// called on the JS thread for each POST that failed, with the error's fields (it does not
-    /// keep the event loop alive).
-    #[napi(
-        ts_args_type = "onFailure: (requestId: string, code: string, message: string, status: number | null, body: string | null) => void"
-    )]
+    /// Starts the thread of `respondQueued` (Managed Instances); `onFailure` gets each failed POST.
+    #[napi(ts_args_type = "onFailure: QueuedPostFailureCallback")]
     pub fn start_queued_posts(&mut self, on_failure: Function<QueuedPostFailure, ()>) -> Result<()> {
-        if self.queued.is_some() {
-            return Ok(());
-        }
-        let failed = on_failure
-            .build_threadsafe_function()
-            .weak::<true>()
-            .callee_handled::<false>()
-            // The tuple as the callback's arguments (`build()` would pass it as one array).
-            .build_callback(|ctx| Ok(FnArgs::from(ctx.value)))?;
-        let poster = client::queued_post::QueuedPoster::start(self.inner.clone(), move |id, e| {
-            let args = (
-                id,
-                e.code.as_str().to_owned(),
-                e.message,
-                e.status.map(u32::from),
-                e.body,
-            );
-            failed.call(
-                args,
-                napi::threadsafe_function::ThreadsafeFunctionCallMode::NonBlocking,
-            );
-        })
-        .map_err(|e| Error::from_reason(format!("cannot start the POST thread: {e}")))?;
-        self.queued = Some(poster);
+        self.queued = Some(boundary::queued_poster(self.inner.clone(), on_failure)?);
         Ok(())
     }
 
-    /// POST an invocation's response from `startQueuedPosts`' thread; returns at once. A POST
-    /// that fails is reported to `startQueuedPosts`' callback.
+    /// POST an invocation's response from `startQueuedPosts`' thread; returns at once.
     #[napi]
     pub fn respond_queued(
         &self,
         request_id: String,
         #[napi(ts_arg_type = "string | Buffer")] body: BindingBody,
     ) -> Result<()> {
-        let Some(poster) = &self.queued else {
-            return Err(Error::new(
-                Status::InvalidArg,
-                "respondQueued: call startQueuedPosts first",
-            ));
-        };
-        let bytes = match body {
-            BindingBody::Text(text) => text,
-            BindingBody::Bytes(buffer) => buffer.to_vec(),
-        };
-        if poster.post(request_id, bytes) {
-            Ok(())
-        } else {
-            Err(Error::from_reason("respondQueued: the POST thread has ended"))
-        }
+        boundary::post_queued(self.queued.as_ref(), request_id, body)
     }
 
-    /// `respond`, on the JS thread: the POST has been answered when this returns.
+    /// `respond`, on the JS thread, as both official clients post a buffered response (the
+    /// timing functions can observe: docs/event-loop.md).
     #[napi]
     pub fn respond_sync(
         &self,
@@ -547,54 +179,22 @@ impl RuntimeClient {
         request_id: String,
         #[napi(ts_arg_type = "string | Buffer")] body: BindingBody,
     ) -> Result<()> {
-        Call::Respond { request_id, body }
-            .run(&self.inner)
-            .map(|_| ())
+        (self.inner)
+            .post_response(&request_id, body.as_ref())
             .map_err(|e| to_js_error(&env, e))
     }
 }
 
-// ===== streaming (issue 5, response streaming): src/streaming.rs =====
-// A streamed response is uploaded by a thread of its own (streaming.rs). JS hands it Buffers
-// without copying them (small ones excepted: copying a few KiB costs less than a reference
-// kept across threads); the upload thread hands them back and they are released here, on the
-// JS thread, at the next call. JS learns that the upload is behind from `write`'s result, then
-// waits on `drained()`. Used by lib/streaming.mjs.
-
-/// Chunks smaller than this are copied on the JS thread instead of being shared.
-const STREAM_COPY_MAX: usize = 16 * 1024;
-const STREAM_DEFAULT_HIGH_WATER: usize = 64 * 1024;
-
-/// The bytes of one JS write as the upload thread sees them.
-pub enum BindingChunk {
-    Shared(Buffer),
-    Copied(Vec<u8>),
-}
-
-impl AsRef<[u8]> for BindingChunk {
-    fn as_ref(&self) -> &[u8] {
-        match self {
-            BindingChunk::Shared(b) => b.as_ref(),
-            BindingChunk::Copied(v) => v.as_slice(),
-        }
-    }
-}
-
-/// The Runtime API's answer to a completed streamed response.
-#[napi(object, js_name = "StreamAnswer")]
-pub struct BindingStreamAnswer {
-    pub status: u32,
-    pub body: String,
-}
-
-type StreamResolver = Box<dyn FnOnce(Env) -> Result<BindingStreamAnswer> + Send>;
-type DrainResolver = Box<dyn FnOnce(Env) -> Result<()> + Send>;
+// ===== streaming (response streaming): src/stream/ =====
+// Large JS Buffers cross without a copy; the upload thread hands them back and they are released
+// here, on the JS thread, at the next call. JS learns that the upload is behind from `write`'s
+// result, then waits on `drained()`. Used by lib/streaming.mjs.
 
 /// One streamed invocation response: a chunked POST to `/invocation/{id}/response` sent by a
 /// thread of its own. The request starts (and the content type is fixed) when this is created.
 #[napi(js_name = "ResponseStreamWriter")]
 pub struct BindingResponseStream {
-    inner: streaming::ResponseStream<BindingChunk>,
+    inner: stream::ResponseStream<stream::Chunk<Buffer>>,
 }
 
 #[napi]
@@ -609,13 +209,8 @@ impl BindingResponseStream {
         content_type: Option<String>,
         high_water_mark: Option<u32>,
     ) -> Result<Self> {
-        let endpoint = endpoint
-            .or_else(|| std::env::var("AWS_LAMBDA_RUNTIME_API").ok())
-            .unwrap_or_default();
-        let content_type = content_type.unwrap_or_else(|| streaming::DEFAULT_CONTENT_TYPE.to_string());
-        let high_water = high_water_mark.map_or(STREAM_DEFAULT_HIGH_WATER, |n| n as usize);
-        streaming::StreamTarget::for_response(&endpoint, &request_id)
-            .and_then(|target| streaming::ResponseStream::start(target, &content_type, high_water))
+        let high_water = high_water_mark.map(|n| n as usize);
+        stream::ResponseStream::for_invocation(endpoint, &request_id, content_type, high_water)
             .map(|inner| BindingResponseStream { inner })
             .map_err(|e| to_js_error(&env, e))
     }
@@ -623,36 +218,14 @@ impl BindingResponseStream {
     /// Queues the chunks as one HTTP chunk. `false`: the upload is behind, wait for `drained()`.
     #[napi]
     pub fn write(&mut self, env: Env, chunks: Vec<Buffer>) -> Result<bool> {
-        let mut out = Vec::with_capacity(chunks.len());
-        let mut copied: Vec<u8> = Vec::new();
-        for chunk in chunks {
-            if chunk.len() <= STREAM_COPY_MAX {
-                copied.extend_from_slice(&chunk);
-            } else {
-                if !copied.is_empty() {
-                    out.push(BindingChunk::Copied(std::mem::take(&mut copied)));
-                }
-                out.push(BindingChunk::Shared(chunk));
-            }
-        }
-        if !copied.is_empty() {
-            out.push(BindingChunk::Copied(copied));
-        }
-        self.inner.write(out).map_err(|e| to_js_error(&env, e))
+        let chunks = stream::share_or_copy(chunks);
+        self.inner.write(chunks).map_err(|e| to_js_error(&env, e))
     }
 
     /// Resolves once there is room in the queue again (or the stream is over).
     #[napi(ts_return_type = "Promise<void>")]
     pub fn drained<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        let (deferred, promise) = env.create_deferred::<(), DrainResolver>()?;
-        let spent = self.inner.spent_chunks();
-        self.inner.when_drained(move || {
-            deferred.resolve(Box::new(move |_| {
-                spent.reclaim();
-                Ok(())
-            }))
-        });
-        Ok(promise)
+        boundary::when_drained(env, &self.inner)
     }
 
     /// Bytes queued and not yet handed to the socket.
@@ -664,7 +237,7 @@ impl BindingResponseStream {
     /// Ends the stream; resolves with the Runtime API's answer once the whole stream was sent.
     #[napi(ts_return_type = "Promise<StreamAnswer>")]
     pub fn end<'env>(&mut self, env: &'env Env) -> Result<Object<'env>> {
-        self.finish(env, streaming::StreamEnd::Complete)
+        boundary::end(env, &mut self.inner, stream::StreamEnd::Complete)
     }
 
     /// Ends the stream with the error trailers: `errorType`, and `errorBody` (the error JSON,
@@ -676,91 +249,18 @@ impl BindingResponseStream {
         error_type: String,
         #[napi(ts_arg_type = "string | Buffer")] error_body: BindingBody,
     ) -> Result<Object<'env>> {
-        let how = streaming::StreamEnd::Failed {
+        let error_json = error_body.as_ref().to_vec();
+        let how = stream::StreamEnd::Failed {
             error_type,
-            error_json: body_bytes(&error_body).to_vec(),
+            error_json,
         };
-        self.finish(env, how)
-    }
-
-    fn finish<'env>(&mut self, env: &'env Env, how: streaming::StreamEnd) -> Result<Object<'env>> {
-        let (deferred, promise) = env.create_deferred::<BindingStreamAnswer, StreamResolver>()?;
-        let spent = self.inner.spent_chunks();
-        self.inner.end(how, move |result| {
-            deferred.resolve(Box::new(move |env| {
-                spent.reclaim();
-                match result {
-                    Ok(answer) => Ok(BindingStreamAnswer {
-                        status: u32::from(answer.status),
-                        body: String::from_utf8_lossy(&answer.body).into_owned(),
-                    }),
-                    Err(e) => Err(to_js_error(&env, e)),
-                }
-            }))
-        });
-        Ok(promise)
+        boundary::end(env, &mut self.inner, how)
     }
 }
 
-// ===== emulator (issue 6, the local Lambda): src/emulator/ =====
+// ===== emulator (the local Lambda): src/emulator/ =====
 // The emulator runs on threads of its own; starting it binds sockets and spawns the runtime
 // (milliseconds), stopping it kills and reaps the runtime, so both are plain sync calls.
-
-/// Options of `startEmulator`; every field has Lambda's default.
-#[napi(object, js_name = "EmulatorOptions")]
-pub struct BindingEmulatorOptions {
-    /// The runtime's argv (e.g. `[process.execPath, 'index.mjs', 'app.handler']`); omitted: the
-    /// runtime is started by the caller against `runtimeApi`.
-    pub command: Option<Vec<String>>,
-    pub task_root: Option<String>,
-    pub handler: Option<String>,
-    pub host: Option<String>,
-    /// Invoke API port: 9000 by default, 0 for a free one.
-    pub port: Option<u32>,
-    /// Serve plain HTTP on that port instead of the invoke API, each request becoming the event
-    /// of a Function URL (`url`) or an API Gateway REST API proxy (`apigw-v1`).
-    pub http: Option<String>,
-    pub timeout_seconds: Option<f64>,
-    pub function_name: Option<String>,
-    pub memory_mb: Option<u32>,
-    pub region: Option<String>,
-    pub execution_env: Option<String>,
-    pub runtime_dir: Option<String>,
-    /// `TEXT` or `JSON`.
-    pub log_format: Option<String>,
-    pub log_level: Option<String>,
-    pub max_concurrency: Option<u32>,
-    /// Runtimes serving in parallel, each its own process (default 1).
-    pub instances: Option<u32>,
-    /// Print START/END/REPORT lines (default true).
-    pub platform_logs: Option<bool>,
-    pub env: Option<std::collections::HashMap<String, String>>,
-    /// The runtime's stdout and the platform lines go to stderr (default false).
-    pub logs_to_stderr: Option<bool>,
-    /// Discard the runtime's output (default false).
-    pub quiet_runtime: Option<bool>,
-    /// SnapStart: the runtime inits with `AWS_LAMBDA_INITIALIZATION_TYPE=snap-start` and its
-    /// `GET restore/next` is answered after this pause, its other connections dropped (unset: on-demand).
-    pub snapstart_pause_ms: Option<u32>,
-}
-
-#[napi(object, js_name = "EmulatorStats")]
-pub struct BindingEmulatorStats {
-    pub runtimes_started: u32,
-    pub invocations: f64,
-    pub timeouts: u32,
-    pub crashes: u32,
-    pub init_errors: u32,
-}
-
-fn emulator_error(env: &Env, message: String) -> Error {
-    let build = || -> Result<Error> {
-        let mut obj = env.create_error(Error::new(Status::InvalidArg, message.clone()))?;
-        obj.set("code", "ERR_EMULATOR")?;
-        Ok(Error::from(obj.to_unknown()))
-    };
-    build().unwrap_or_else(|err| err)
-}
 
 /// A running local Lambda.
 #[napi]
@@ -771,76 +271,11 @@ pub struct Emulator {
 /// Starts the local Lambda: invoke API on `host:port`, Runtime API on a free 127.0.0.1 port.
 #[napi]
 pub fn start_emulator(env: Env, options: BindingEmulatorOptions) -> Result<Emulator> {
-    let defaults = emulator::EmulatorConfig::default();
-    let log_format = match options
-        .log_format
-        .as_deref()
-        .map(str::to_ascii_uppercase)
-        .as_deref()
-    {
-        None | Some("TEXT") => emulator::LogFormat::Text,
-        Some("JSON") => emulator::LogFormat::Json,
-        Some(other) => {
-            return Err(emulator_error(
-                &env,
-                format!("log format must be TEXT or JSON, not {other}"),
-            ))
-        }
-    };
-    let port = match options.port {
-        None => defaults.invoke_port,
-        Some(p) => u16::try_from(p).map_err(|_| emulator_error(&env, format!("port {p} is out of range")))?,
-    };
-    let timeout = match options.timeout_seconds {
-        None => defaults.timeout,
-        Some(s) if s.is_finite() && s > 0.0 => std::time::Duration::from_secs_f64(s),
-        Some(s) => {
-            return Err(emulator_error(
-                &env,
-                format!("timeout must be a positive number of seconds, not {s}"),
-            ))
-        }
-    };
-    let front = match options.http.as_deref() {
-        None => emulator::Front::InvokeApi,
-        Some(name) => emulator::EventFormat::from_name(name)
-            .map(emulator::Front::Http)
-            .ok_or_else(|| {
-                emulator_error(
-                    &env,
-                    format!("http event format must be url or apigw-v1, not {name}"),
-                )
-            })?,
-    };
-    let config = emulator::EmulatorConfig {
-        command: options.command,
-        front,
-        task_root: options.task_root.map(Into::into).unwrap_or(defaults.task_root),
-        handler: options.handler.unwrap_or(defaults.handler),
-        invoke_host: options.host.unwrap_or(defaults.invoke_host),
-        invoke_port: port,
-        timeout,
-        function_name: options.function_name.unwrap_or(defaults.function_name),
-        function_version: defaults.function_version,
-        memory_mb: options.memory_mb.unwrap_or(defaults.memory_mb),
-        region: options.region.unwrap_or(defaults.region),
-        execution_env: options.execution_env,
-        runtime_dir: options.runtime_dir.map(Into::into),
-        log_format,
-        log_level: options.log_level,
-        max_concurrency: options.max_concurrency.map_or(1, |n| n as usize),
-        instances: options.instances.map_or(1, |n| n as usize),
-        platform_logs: options.platform_logs.unwrap_or(true),
-        env: options.env.map(|m| m.into_iter().collect()).unwrap_or_default(),
-        logs_to_stderr: options.logs_to_stderr.unwrap_or(false),
-        quiet_runtime: options.quiet_runtime.unwrap_or(false),
-        snapstart_pause: options
-            .snapstart_pause_ms
-            .map(|ms| std::time::Duration::from_millis(ms.into())),
-    };
-    emulator::Emulator::start(config)
+    options
+        .into_config()
+        .and_then(emulator::Emulator::start)
         .map(|inner| Emulator { inner })
-        .map_err(|e| emulator_error(&env, e.message))
+        .map_err(|e| emulator_error(&env, e))
 }
 
 #[napi]
@@ -859,14 +294,7 @@ impl Emulator {
 
     #[napi]
     pub fn stats(&self) -> BindingEmulatorStats {
-        let s = self.inner.stats();
-        BindingEmulatorStats {
-            runtimes_started: s.runtimes_started,
-            invocations: s.invocations as f64,
-            timeouts: s.timeouts,
-            crashes: s.crashes,
-            init_errors: s.init_errors,
-        }
+        self.inner.stats().into()
     }
 
     /// The function's code changed: the next invocation runs on a fresh runtime, once the
@@ -880,227 +308,5 @@ impl Emulator {
     #[napi]
     pub fn stop(&self) {
         self.inner.stop();
-    }
-}
-
-// ===== bench (issue 7, `npm run bench`): src/bench_server.rs =====
-// A Runtime API server that times invocations on its own side (event written -> response
-// read), and the raw Rust echo loop, the transport's physical limit. Used by benchmark/ only.
-// `enqueue` is sync so that a cold start can queue its event before the runtime is spawned.
-// Built only with `--features bench` (benchmark/lib/setup.mjs): the product addon has none of it.
-#[cfg(feature = "bench")]
-pub mod bench_bindings {
-    use super::*;
-
-    /// One run's samples, in nanoseconds on the bench server's clock (`nowNs`).
-    #[napi(object, js_name = "BenchRun")]
-    pub struct BindingBenchRun {
-        pub queued_ns: Vec<f64>,
-        pub written_ns: Vec<f64>,
-        pub first_byte_ns: Vec<f64>,
-        pub done_ns: Vec<f64>,
-        /// Responses that were not the expected bytes (a description of the first few).
-        pub mismatches: Vec<String>,
-    }
-
-    pub struct BenchWaitTask {
-        server: Arc<bench_server::BenchServer>,
-        count: usize,
-        timeout: std::time::Duration,
-    }
-
-    impl Task for BenchWaitTask {
-        type Output = std::result::Result<bench_server::RunReport, String>;
-        type JsValue = BindingBenchRun;
-
-        fn compute(&mut self) -> Result<Self::Output> {
-            Ok(self.server.wait(self.count, self.timeout))
-        }
-
-        fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-            let report = output.map_err(|e| Error::new(Status::GenericFailure, e))?;
-            let ns = |f: fn(&bench_server::Sample) -> u64| -> Vec<f64> {
-                report.samples.iter().map(|s| f(s) as f64).collect()
-            };
-            Ok(BindingBenchRun {
-                queued_ns: ns(|s| s.queued_ns),
-                written_ns: ns(|s| s.written_ns),
-                first_byte_ns: ns(|s| s.first_byte_ns),
-                done_ns: ns(|s| s.done_ns),
-                mismatches: report.mismatches,
-            })
-        }
-    }
-
-    #[napi(js_name = "BenchServer")]
-    pub struct BindingBenchServer {
-        inner: Arc<bench_server::BenchServer>,
-    }
-
-    #[napi]
-    impl BindingBenchServer {
-        /// Listens on 127.0.0.1 and a free port.
-        #[napi(constructor)]
-        pub fn new() -> Result<Self> {
-            let inner = bench_server::BenchServer::start()
-                .map_err(|e| Error::new(Status::GenericFailure, format!("bench server: {e}")))?;
-            Ok(BindingBenchServer { inner })
-        }
-
-        #[napi(getter)]
-        pub fn port(&self) -> u32 {
-            u32::from(self.inner.port())
-        }
-
-        /// Nanoseconds since the server started (the clock of every sample).
-        #[napi]
-        pub fn now_ns(&self) -> f64 {
-            self.inner.now_ns() as f64
-        }
-
-        /// Forgets the previous runtime (queue, first GET, failure): call before each spawn.
-        #[napi]
-        pub fn reset(&self) {
-            self.inner.reset();
-        }
-
-        /// When the first `GET next` since `reset` arrived.
-        #[napi]
-        pub fn first_get_ns(&self) -> Option<f64> {
-            self.inner.first_get_ns().map(|n| n as f64)
-        }
-
-        /// Queues `count` invocations of `event`; each response must equal `expected` (the event
-        /// itself when omitted).
-        #[napi]
-        pub fn enqueue(&self, event: Buffer, expected: Option<Buffer>, count: u32) {
-            let expect = match expected {
-                Some(b) => bench_server::Expect::Bytes(Arc::new(b.to_vec())),
-                None => bench_server::Expect::Echo,
-            };
-            self.inner
-                .enqueue(Arc::new(event.to_vec()), expect, count as usize);
-        }
-
-        /// Managed Instances: keeps `concurrency` invocations outstanding until `total` were
-        /// issued, each its own event, each answer checked against its own request id.
-        #[napi]
-        pub fn closed_loop(&self, concurrency: u32, total: u32) {
-            self.inner.closed_loop(concurrency as usize, total as usize);
-        }
-
-        /// Resolves when `count` responses arrived; rejects on a posted error, `abort`, or
-        /// `timeoutMs` without progress.
-        #[napi(ts_return_type = "Promise<BenchRun>")]
-        pub fn wait(&self, count: u32, timeout_ms: u32) -> AsyncTask<BenchWaitTask> {
-            AsyncTask::new(BenchWaitTask {
-                server: self.inner.clone(),
-                count: count as usize,
-                timeout: std::time::Duration::from_millis(u64::from(timeout_ms)),
-            })
-        }
-
-        /// Ends the current wait with this reason (e.g. the runtime exited).
-        #[napi]
-        pub fn abort(&self, reason: String) {
-            self.inner.abort(&reason);
-        }
-
-        #[napi]
-        pub fn stop(&self) {
-            self.inner.stop();
-        }
-    }
-
-    /// Diagnostics: our JS loop over a transport without an HTTP library. `next()` runs on the
-    /// libuv pool (an AsyncTask), `respondSync()` on the JS thread, as index.mjs does with the
-    /// real client; the gap to the real client is what its HTTP layer costs.
-    #[napi(js_name = "BenchLeanClient")]
-    pub struct BindingBenchLeanClient {
-        conn: Arc<std::sync::Mutex<bench_server::LeanConnection>>,
-    }
-
-    pub struct BenchLeanNextTask {
-        conn: Arc<std::sync::Mutex<bench_server::LeanConnection>>,
-    }
-
-    #[napi(object, js_name = "BenchLeanInvocation")]
-    pub struct BindingBenchLeanInvocation {
-        pub request_id: String,
-        pub body: String,
-    }
-
-    impl Task for BenchLeanNextTask {
-        type Output = std::io::Result<(String, Vec<u8>)>;
-        type JsValue = BindingBenchLeanInvocation;
-
-        fn compute(&mut self) -> Result<Self::Output> {
-            let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-            Ok(conn.next_invocation())
-        }
-
-        fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-            lean_invocation(output)
-        }
-    }
-
-    /// A lean GET next's answer as JS sees it (both the async and the blocking diagnostic).
-    fn lean_invocation<E: std::fmt::Display>(
-        output: std::result::Result<(String, Vec<u8>), E>,
-    ) -> Result<BindingBenchLeanInvocation> {
-        let (request_id, body) =
-            output.map_err(|e| Error::new(Status::GenericFailure, format!("lean next: {e}")))?;
-        let body =
-            String::from_utf8(body).map_err(|_| Error::new(Status::InvalidArg, "the event is not UTF-8"))?;
-        Ok(BindingBenchLeanInvocation { request_id, body })
-    }
-
-    #[napi]
-    impl BindingBenchLeanClient {
-        #[napi(constructor)]
-        pub fn new(endpoint: String) -> Result<Self> {
-            let conn = bench_server::LeanConnection::connect(&endpoint)
-                .map_err(|e| Error::new(Status::GenericFailure, format!("lean connect: {e}")))?;
-            Ok(BindingBenchLeanClient {
-                conn: Arc::new(std::sync::Mutex::new(conn)),
-            })
-        }
-
-        #[napi(ts_return_type = "Promise<BenchLeanInvocation>")]
-        pub fn next(&self) -> AsyncTask<BenchLeanNextTask> {
-            AsyncTask::new(BenchLeanNextTask {
-                conn: self.conn.clone(),
-            })
-        }
-
-        /// GET next on the JS thread, blocking: a lower bound for any design in which the event's
-        /// arrival wakes the JS thread itself (no thread hop).
-        #[napi]
-        pub fn next_sync(&self) -> Result<BindingBenchLeanInvocation> {
-            let output = self
-                .conn
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .next_invocation();
-            lean_invocation(output)
-        }
-
-        #[napi]
-        pub fn respond_sync(&self, request_id: String, body: String) -> Result<()> {
-            let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-            conn.respond(&request_id, body.as_bytes())
-                .map_err(|e| Error::new(Status::GenericFailure, format!("lean respond: {e}")))
-        }
-    }
-
-    /// The raw Rust loop: GET next -> POST the event back -> ..., forever, on the calling thread.
-    /// `lean`: without an HTTP library (see `raw_echo_loop_lean`).
-    #[napi]
-    pub fn bench_raw_echo_loop(env: Env, endpoint: String, lean: Option<bool>) -> Result<()> {
-        if lean == Some(true) {
-            return bench_server::raw_echo_loop_lean(&endpoint)
-                .map_err(|e| Error::new(Status::GenericFailure, format!("raw lean loop: {e}")));
-        }
-        bench_server::raw_echo_loop(&endpoint).map_err(|e| to_js_error(&env, e))
     }
 }

@@ -2,6 +2,18 @@
 /* eslint-disable */
 
 /**
+ * RuntimeClient.startQueuedPosts' callback: one call per queued POST that failed, with the fields
+ * a RuntimeApiError has (`status` and `body` null when the Runtime API gave none).
+ */
+export type QueuedPostFailureCallback = (
+  requestId: string,
+  code: RuntimeApiError['code'],
+  message: string,
+  status: number | null,
+  body: string | null,
+) => void
+
+/**
  * What RuntimeClient's calls reject (and the sync calls throw) with: branch on `code`.
  * See docs/wire-protocol.md.
  */

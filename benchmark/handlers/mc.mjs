@@ -1,6 +1,6 @@
 // Managed Instances handlers: many invocations overlap in one process, and every answer names
 // its own event and request id, so the bench server can tell an answer posted for the wrong
-// invocation (benchmark/lib/scenarios.mjs, src/bench_server.rs `closed_loop`).
+// invocation (benchmark/lib/scenarios.mjs, benchmark/server/src/lib.rs `closed_loop`).
 const answer = (event, context) => ({ id: event.id, requestId: context.awsRequestId });
 
 // I/O-bound: waits 10 ms (a downstream call) and answers.

@@ -6,7 +6,7 @@ import { CANDIDATES, ROOT } from './paths.mjs';
 
 export function candidates({ official, addon, benchAddon = addon, wanted = [] }) {
   // Our candidates load the benchmark's release build of the product addon; the raw and lean
-  // loops need the build with the bench feature (benchmark/lib/setup.mjs).
+  // loops need the benchmark's own addon (benchmark/native, built by benchmark/lib/setup.mjs).
   const native = addon ? { LAMBDA_RAPID_NATIVE_PATH: addon } : {};
   const benchNative = benchAddon ? { LAMBDA_RAPID_NATIVE_PATH: benchAddon } : {};
   const list = [];

@@ -103,10 +103,12 @@ export function resolveOfficial({ install = true, log = console.error } = {}) {
  * The addons the benchmark loads, release builds of this checkout copied to
  * benchmark/.cache/addon (the checkout's own binary is often a debug build while developing,
  * and may be rebuilt in the middle of a run):
- * - `product`: the addon as `npm run build` makes it, for lambda-rapid's candidates;
- * - `bench`: the same with `--features bench` (the bench server, the raw loops and the lean
- *   client), built in target/bench so that the two builds do not replace each other.
- * `given` names one binary (with the bench feature) to use for both.
+ * - `product`: the addon as `npm run build` makes it (the `lambda_rapid` crate), for
+ *   lambda-rapid's candidates;
+ * - `bench`: the benchmark's own addon, the `lambda_rapid_bench` crate in benchmark/native (the
+ *   bench server, the raw loops and the lean client; it links the product crate, so it also
+ *   exports the product's classes).
+ * `given` names one binary (the bench addon) to use for both.
  */
 export function releaseAddon({ given, log = console.error } = {}) {
   if (given) {
@@ -114,13 +116,12 @@ export function releaseAddon({ given, log = console.error } = {}) {
     return { product: path.resolve(given), bench: path.resolve(given) };
   }
   const target = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target');
-  const build = (name, extra, targetDir) => {
-    log(`bench: building the ${name} addon in release mode (${['cargo build --release --lib', ...extra].join(' ')}) ...`);
-    const r = spawnSync('cargo', ['build', '--release', '--lib', '--quiet', ...extra, '--target-dir', targetDir], {
-      cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'],
-    });
+  const build = (name, crate) => {
+    const args = ['build', '--release', '--lib', '--quiet', '-p', crate, '--target-dir', target];
+    log(`bench: building the ${name} addon in release mode (cargo ${args.filter((a) => a !== '--quiet' && a !== '--target-dir' && a !== target).join(' ')}) ...`);
+    const r = spawnSync('cargo', args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
     if (r.status !== 0) throw new Error(`cargo build --release failed (exit ${r.status}); is Rust installed?`);
-    const built = path.join(targetDir, 'release', process.platform === 'darwin' ? 'liblambda_rapid.dylib' : 'liblambda_rapid.so');
+    const built = path.join(target, 'release', process.platform === 'darwin' ? `lib${crate}.dylib` : `lib${crate}.so`);
     const dir = path.join(NODE_CACHE, 'addon');
     fs.mkdirSync(dir, { recursive: true });
     const out = path.join(dir, name, `lambda-rapid.${process.platform}-${process.arch}.node`);
@@ -131,7 +132,7 @@ export function releaseAddon({ given, log = console.error } = {}) {
     return out;
   };
   return {
-    product: build('product', [], target),
-    bench: build('bench', ['--features', 'bench'], path.join(target, 'bench')),
+    product: build('product', 'lambda_rapid'),
+    bench: build('bench', 'lambda_rapid_bench'),
   };
 }

@@ -14,7 +14,7 @@
 //!   no unread input left over, and not older than the last time the client saw a kept-alive
 //!   connection die ([`Staleness`]). A connection the server closed while idle is therefore not
 //!   detected before reuse; the request meets the close (EOF or reset before any answer), and
-//!   the client's retry (src/client.rs) marks every pooled connection stale and sends once more,
+//!   the client's retry (src/client/mod.rs) marks every pooled connection stale and sends once more,
 //!   which is then certain to open a new connection instead of taking another stale one.
 //!
 //! No timeouts: the Agent configures none (GET next is held open until an event exists), so the
@@ -109,7 +109,7 @@ pub struct RapidTransport {
     broken: bool,
     /// Bytes received since the last request went out: a reset after some of an answer arrived
     /// is that answer breaking off, not a connection the server dropped unread (the client
-    /// retries only the latter, src/client.rs).
+    /// retries only the latter, src/client/mod.rs).
     answer_bytes: usize,
 }
 

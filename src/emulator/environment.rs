@@ -2,7 +2,8 @@
 //! The emulator's own environment is inherited first (credentials, PATH, NODE_OPTIONS, as RIE
 //! forwards them), then Lambda's reserved variables are set over it, then the user's extras.
 
-use super::{EmulatorConfig, LogFormat};
+use super::config::EmulatorConfig;
+use super::platform_log::LogFormat;
 
 /// The variables Lambda reserves, for one runtime started against `runtime_api` (`host:port`).
 pub fn lambda_environment(config: &EmulatorConfig, runtime_api: &str) -> Vec<(String, String)> {

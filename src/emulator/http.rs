@@ -6,7 +6,7 @@
 //! two build cores; each connection here gets its own std thread and blocking socket.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
 
 /// Limits that keep a bad client from holding memory: a request head, and one header line.
@@ -478,6 +478,32 @@ impl<'a, W: Write> ChunkedResponse<'a, W> {
     }
 }
 
+/// Ends both directions of a connection (the peer sees the close; a blocked reader wakes).
+pub fn close_stream(s: &TcpStream) {
+    let _ = s.shutdown(Shutdown::Both);
+}
+
+/// `%XX` escapes decoded (a request id in a Runtime API path, an HTTP front's path and query);
+/// `+` is kept (API Gateway does not turn it into a space).
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -604,5 +630,13 @@ mod tests {
         };
         assert!(!head.keep_alive());
         assert!(head.expects_continue());
+    }
+
+    #[test]
+    fn percent_decoding_is_byte_exact_and_tolerant() {
+        assert_eq!(percent_decode("a%20b%C3%A9%"), "a bé%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("a%2Fb%"), "a/b%");
+        assert_eq!(percent_decode("%a\u{e9}"), "%a\u{e9}"); // an escape cut by a multi-byte char
     }
 }

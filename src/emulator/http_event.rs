@@ -13,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
+use super::http::percent_decode;
 use super::platform_log::iso_time;
 use crate::base64;
 
@@ -82,26 +83,6 @@ fn split_target(target: &str) -> (&str, &str) {
         Some((p, q)) => (p, q),
         None => (target, ""),
     }
-}
-
-/// `%XX` escapes decoded; `+` is kept (API Gateway does not turn it into a space).
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The query's parameters, decoded, in order of first appearance: `(name, values)`.
@@ -779,11 +760,5 @@ mod tests {
         assert_eq!(split_target("http://h:1/a/b?x=1"), ("/a/b", "x=1"));
         assert_eq!(split_target("http://h:1"), ("/", ""));
         assert_eq!(split_target("/p?u=http://x/y"), ("/p", "u=http://x/y"));
-    }
-
-    #[test]
-    fn percent_decoding_is_byte_exact_and_tolerant() {
-        assert_eq!(percent_decode("a%20b%C3%A9%"), "a bé%");
-        assert_eq!(percent_decode("%zz%4"), "%zz%4");
     }
 }

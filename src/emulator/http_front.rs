@@ -6,13 +6,14 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use super::config::MAX_INVOKE_PAYLOAD;
 use super::environment::new_request_id;
 use super::http::{self, Connection, HttpError};
 use super::http_event::{self, EventFormat, HttpRequest};
 use super::http_reply::HttpClientReply;
+use super::instances::Instances;
 use super::reply::{next_request_head, ReplySink};
-use super::state::{Instances, Invocation};
-use super::MAX_INVOKE_PAYLOAD;
+use super::state::Invocation;
 
 /// The shortest time a client may go without reading before it is dropped.
 const MIN_WRITE_STALL: Duration = Duration::from_secs(5);

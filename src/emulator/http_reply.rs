@@ -4,9 +4,9 @@
 //! chunk, written by the runtime's connection thread with a blocking write, so a slow client
 //! slows the runtime's upload (TCP backpressure end to end) and nothing is buffered whole.
 
+use super::answer::Reply;
 use super::http::{self, ChunkedResponse, RequestHead, SharedStream};
 use super::http_event::{self, EventFormat, HttpAnswer, HTTP_INTEGRATION_CONTENT_TYPE};
-use super::state::Reply;
 
 /// A prelude longer than this without its delimiter is not a prelude.
 const MAX_PRELUDE: usize = 64 * 1024;

@@ -10,12 +10,13 @@
 use std::net::TcpStream;
 use std::sync::Arc;
 
+use super::config::MAX_INVOKE_PAYLOAD;
 use super::environment::new_request_id;
 use super::errors;
 use super::http::{self, Connection, HttpError, RequestHead};
+use super::instances::Instances;
 use super::reply::{next_request_head, ReplySink};
-use super::state::{Instances, Invocation};
-use super::MAX_INVOKE_PAYLOAD;
+use super::state::Invocation;
 use crate::base64;
 
 const JSON: &str = "application/json";

@@ -8,125 +8,56 @@
 //! wake-ups and two small socket writes, so the emulator's cost per request stays far below the
 //! runtime's. Nothing here touches the JS thread.
 //!
-//! Module map: `http` (the small HTTP/1.1 server side), `state` (the queue, the invocations in
-//! flight, the replies), `runtime_api` (what the runtime talks to), `invoke_api` (what the caller
-//! talks to), `http_front`, `http_event` and `http_reply` (`serve --http`: HTTP requests as
-//! Function URL or API Gateway events, answers mapped back), `supervisor` (the child process), `platform_log`
-//! (START/END/REPORT lines), `environment` (the Lambda environment variables).
+//! Layers, each calling only the ones below it (no module imports one above it):
+//!
+//! 1. `config` (how to run the function, Lambda's limits), `http` (the small HTTP/1.1 server
+//!    side), `http_event` (HTTP requests as Function URL or API Gateway events, pure),
+//!    `platform_log` (START/END/REPORT lines), `errors` (Lambda's error bodies), `answer` (what
+//!    an invoke's caller receives); `environment` (the Lambda environment variables) and
+//!    `options` (the caller's options checked) on top of `config`.
+//! 2. `http_reply` (an answer mapped back to an HTTP response, `serve --http`), then `reply`
+//!    (where an answer goes: the caller's socket, an HTTP client, nowhere).
+//! 3. `snapstart_state` (SnapStart's connections and restore timing), then `state`: the queue,
+//!    the invocations in flight, the current runtime, shared by every thread behind one mutex.
+//! 4. `listen` (the accept loop), `snapstart` (the restore endpoints), then `runtime_api` (what
+//!    the runtime talks to; queueing an invocation hands it to a waiting `GET next`).
+//! 5. `supervisor` (the child process: start, timeout, crash, restart) and `instances` (which
+//!    runtime gets an invocation).
+//! 6. The fronts: `invoke_api` (what the caller talks to, as AWS's RIE) and `http_front`.
+//! 7. This file: `Emulator`, which starts and stops all of it.
 
+pub mod answer;
+pub mod config;
 pub mod environment;
 pub mod errors;
 pub mod http;
 pub mod http_event;
 pub mod http_front;
 pub mod http_reply;
+pub mod instances;
 pub mod invoke_api;
+pub mod listen;
+pub mod options;
 pub mod platform_log;
 pub mod reply;
 pub mod runtime_api;
 pub mod snapstart;
+pub mod snapstart_state;
 pub mod state;
 pub mod supervisor;
 
-use std::io;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+pub use config::{EmulatorConfig, Front, StartError, MAX_INVOKE_PAYLOAD, MAX_RUNTIME_RESPONSE};
 pub use http_event::EventFormat;
+use instances::Instances;
+use listen::accept_loop;
 pub use platform_log::LogFormat;
-use state::{Instances, Shared};
-
-/// Lambda's limit on a buffered request or response payload (6 MiB).
-pub const MAX_INVOKE_PAYLOAD: usize = 6 * 1024 * 1024;
-/// The Runtime API accepts a response up to 6 MiB plus 100 bytes (what Lambda's rapid allows).
-pub const MAX_RUNTIME_RESPONSE: usize = 6 * 1024 * 1024 + 100;
-
-/// How to run the function.
-#[derive(Debug, Clone)]
-pub struct EmulatorConfig {
-    /// The runtime's command line (e.g. `node index.mjs app.handler`); `None` means the runtime is
-    /// started by someone else against `runtime_api_endpoint()` and is never restarted.
-    pub command: Option<Vec<String>>,
-    /// The function's code directory (`LAMBDA_TASK_ROOT`, and the child's working directory).
-    pub task_root: PathBuf,
-    pub handler: String,
-    /// What the caller's listener speaks: Lambda's invoke API, or plain HTTP turned into events.
-    pub front: Front,
-    /// Address of the invoke API (`127.0.0.1`, port 0 for a free port).
-    pub invoke_host: String,
-    pub invoke_port: u16,
-    pub timeout: Duration,
-    pub function_name: String,
-    pub function_version: String,
-    pub memory_mb: u32,
-    pub region: String,
-    /// `AWS_EXECUTION_ENV`, e.g. `AWS_Lambda_nodejs22.x` (the caller knows which Node runs).
-    pub execution_env: Option<String>,
-    /// `LAMBDA_RUNTIME_DIR`: where the runtime lives.
-    pub runtime_dir: Option<PathBuf>,
-    pub log_format: LogFormat,
-    pub log_level: Option<String>,
-    /// Invocations one runtime handles at once: 1 unless multi-concurrency is on
-    /// (`AWS_LAMBDA_MAX_CONCURRENCY`, Lambda Managed Instances).
-    pub max_concurrency: usize,
-    /// Runtimes serving in parallel (each its own process, queue and Runtime API), as Lambda
-    /// scales a function out to several execution environments.
-    pub instances: usize,
-    /// Print Lambda's platform lines (START, END, REPORT, INIT_REPORT) to stdout.
-    pub platform_logs: bool,
-    /// Extra environment for the function, applied over the Lambda variables.
-    pub env: Vec<(String, String)>,
-    /// Send the runtime's stdout and the platform lines to stderr, keeping stdout for the
-    /// answer (the one-shot `invoke` command).
-    pub logs_to_stderr: bool,
-    /// Discard the runtime's own output (the demo prints a table instead).
-    pub quiet_runtime: bool,
-    /// SnapStart (`serve --snapstart`, src/emulator/snapstart.rs): the pause between the
-    /// runtime's `GET restore/next` and its answer, the snapshot's stand-in. `None`: on-demand.
-    pub snapstart_pause: Option<Duration>,
-}
-
-impl Default for EmulatorConfig {
-    fn default() -> Self {
-        EmulatorConfig {
-            command: None,
-            task_root: PathBuf::from("."),
-            handler: "index.handler".into(),
-            front: Front::InvokeApi,
-            invoke_host: "127.0.0.1".into(),
-            invoke_port: 9000,
-            timeout: Duration::from_secs(3),
-            function_name: "function".into(),
-            function_version: "$LATEST".into(),
-            memory_mb: 128,
-            region: "us-east-1".into(),
-            execution_env: None,
-            runtime_dir: None,
-            log_format: LogFormat::Text,
-            log_level: None,
-            max_concurrency: 1,
-            instances: 1,
-            platform_logs: true,
-            env: Vec::new(),
-            logs_to_stderr: false,
-            quiet_runtime: false,
-            snapstart_pause: None,
-        }
-    }
-}
-
-/// What the listener on `invoke_host:invoke_port` serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Front {
-    /// The Lambda invoke API (`POST /2015-03-31/functions/<name>/invocations`), as AWS's RIE.
-    InvokeApi,
-    /// Any HTTP request, as the event of a Function URL or an API Gateway REST API.
-    Http(EventFormat),
-}
+use state::Shared;
 
 /// A running emulator. Dropping it stops it.
 pub struct Emulator {
@@ -134,17 +65,6 @@ pub struct Emulator {
     invoke_addr: SocketAddr,
     invoke_stop: Arc<AtomicBool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
-}
-
-#[derive(Debug)]
-pub struct StartError {
-    pub message: String,
-}
-
-impl std::fmt::Display for StartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
 }
 
 impl Emulator {
@@ -289,45 +209,6 @@ pub(crate) fn spawn_named<F: FnOnce() + Send + 'static>(
         .map_err(|e| StartError {
             message: format!("cannot start thread {name}: {e}"),
         })
-}
-
-/// Accepts connections until `stop` is set (the stopper then connects once to wake `accept`),
-/// serving each on its own thread. Every connection is registered so `stop` can close it.
-pub(crate) fn accept_loop<F>(listener: TcpListener, stop: &AtomicBool, shared: &Arc<Shared>, serve: F)
-where
-    F: Fn(&Arc<Shared>, TcpStream) + Send + Sync + Clone + 'static,
-{
-    for stream in listener.incoming() {
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let stream = match stream {
-            Ok(s) => s,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            // EMFILE and friends: back off instead of spinning.
-            Err(_) => {
-                thread::sleep(Duration::from_millis(10));
-                continue;
-            }
-        };
-        let conn_id = shared.register_connection(&stream);
-        let shared = shared.clone();
-        let serve = serve.clone();
-        let spawned = thread::Builder::new()
-            .name("lambda-rapid-conn".into())
-            .stack_size(256 * 1024)
-            .spawn(move || {
-                serve(&shared, stream);
-                shared.unregister_connection(conn_id);
-            });
-        if spawned.is_err() {
-            thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-pub(crate) fn close_stream(s: &TcpStream) {
-    let _ = s.shutdown(Shutdown::Both);
 }
 
 #[cfg(test)]

@@ -11,9 +11,9 @@
 use std::net::Shutdown;
 use std::sync::{Arc, Condvar, Mutex};
 
+use super::answer::Reply;
 use super::http::{self, ChunkedResponse, Connection, HttpError, RequestHead, SharedStream};
 use super::http_reply::HttpClientReply;
-use super::state::Reply;
 use crate::base64;
 
 const STREAM_TRAILERS: [&str; 3] = [

@@ -10,11 +10,12 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::answer::Reply;
+use super::config::{MAX_INVOKE_PAYLOAD, MAX_RUNTIME_RESPONSE};
 use super::errors;
-use super::http::{self, BodyReader, Connection, HttpError, RequestHead, SharedStream};
+use super::http::{self, percent_decode, BodyReader, Connection, HttpError, RequestHead, SharedStream};
 use super::platform_log::Report;
-use super::state::{InFlight, Invocation, ParkedNext, Reply, Shared, State};
-use super::{MAX_INVOKE_PAYLOAD, MAX_RUNTIME_RESPONSE};
+use super::state::{InFlight, Invocation, ParkedNext, Shared, State};
 
 const PREFIX: &str = "/2018-06-01/runtime/";
 const JSON: (&str, &str) = ("Content-Type", "application/json");
@@ -169,6 +170,23 @@ fn next_invocation(shared: &Arc<Shared>, conn: &mut Connection, generation: u64)
     st.parked.push(ParkedNext { writer, generation });
     dispatch(shared, &mut st);
     Outcome::Written
+}
+
+/// Queues an invocation (in arrival order) and wakes the runtime's `GET next`; `false` when
+/// the emulator is stopping.
+pub fn enqueue(shared: &Shared, inv: Invocation) -> bool {
+    let mut st = shared.lock();
+    if st.stopping {
+        return false;
+    }
+    st.queue.push_back(inv);
+    dispatch(shared, &mut st);
+    let start_runtime = !st.child_running;
+    drop(st);
+    if start_runtime {
+        shared.wake_supervisor();
+    }
+    true
 }
 
 /// Hands queued invocations, in order, to parked `GET next` requests of the current runtime,
@@ -524,32 +542,4 @@ fn init_error(shared: &Arc<Shared>, conn: &mut Connection, head: &RequestHead, g
         });
     }
     ok()
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decodes_percent_escapes() {
-        assert_eq!(percent_decode("a%2Fb%"), "a/b%");
-    }
 }

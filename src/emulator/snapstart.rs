@@ -13,98 +13,16 @@
 //! The first REPORT after the restore carries `Restore Duration`: from the restore/next answer
 //! to the runtime's first `GET next` (its after-restore hooks).
 
-use std::net::{SocketAddr, TcpStream};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::answer::Reply;
+use super::config::MAX_INVOKE_PAYLOAD;
 use super::errors;
 use super::http::{self, Connection, RequestHead};
-use super::state::{Reply, Shared};
-use super::MAX_INVOKE_PAYLOAD;
+use super::state::Shared;
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 const ACCEPTED: &str = r#"{"status":"OK"}"#;
-
-/// The emulator's SnapStart bookkeeping for one runtime slot (`Shared`).
-#[derive(Default)]
-pub struct SnapStartState(Mutex<Inner>);
-
-#[derive(Default)]
-struct Inner {
-    /// The runtime's open Runtime API connections (clones, to shut them down), by id.
-    connections: Vec<(u64, TcpStream)>,
-    last_id: u64,
-    /// When restore/next was answered, until the first `GET next` after it.
-    restored_at: Option<Instant>,
-    /// The restore's duration, until the REPORT line that prints it.
-    to_report: Option<Duration>,
-}
-
-impl SnapStartState {
-    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// A Runtime API connection was accepted: known (so that a restore can shut it down) until
-    /// the returned guard drops, when its connection's thread ends. The clone is released then,
-    /// so it never keeps a socket open that its thread has closed.
-    pub fn track(&self, stream: &TcpStream) -> Tracked<'_> {
-        let mut inner = self.inner();
-        inner.last_id += 1;
-        let id = inner.last_id;
-        if let Ok(clone) = stream.try_clone() {
-            inner.connections.push((id, clone));
-        }
-        Tracked { state: self, id }
-    }
-
-    /// The runtime sent `GET next`: the first one after the restore ends the restore phase.
-    pub fn next_requested(&self) {
-        let mut inner = self.inner();
-        if let Some(at) = inner.restored_at.take() {
-            inner.to_report = Some(at.elapsed());
-        }
-    }
-
-    /// The restore duration for the REPORT line, once.
-    pub fn take_report(&self) -> Option<Duration> {
-        self.inner().to_report.take()
-    }
-
-    /// A new runtime process starts: its restore is its own. Connections are not touched: they
-    /// belong to threads that forget them as they end.
-    pub fn reset(&self) {
-        let mut inner = self.inner();
-        inner.restored_at = None;
-        inner.to_report = None;
-    }
-
-    /// Shuts down every tracked connection except `keep`'s; the count shut down.
-    fn drop_connections_except(&self, keep: Option<SocketAddr>) -> usize {
-        let inner = self.inner();
-        let mut n = 0;
-        for (_, s) in &inner.connections {
-            if s.peer_addr().ok() == keep {
-                continue;
-            }
-            super::close_stream(s);
-            n += 1;
-        }
-        n
-    }
-}
-
-/// A tracked connection; dropping it forgets the connection (and releases its clone).
-pub struct Tracked<'a> {
-    state: &'a SnapStartState,
-    id: u64,
-}
-
-impl Drop for Tracked<'_> {
-    fn drop(&mut self) {
-        self.state.inner().connections.retain(|(id, _)| *id != self.id);
-    }
-}
 
 /// `GET restore/next`. Writes its own answer; the connection ends with it.
 pub fn restore_next(
@@ -147,9 +65,9 @@ pub fn restore_next(
     }
     let keep = conn.writer.0.peer_addr().ok();
     shared.snapstart.drop_connections_except(keep);
-    shared.snapstart.inner().restored_at = Some(Instant::now());
+    shared.snapstart.restored();
     let _ = http::write_response(&mut conn.writer, 200, &[JSON], b"{}", false);
-    super::close_stream(&conn.writer.0);
+    http::close_stream(&conn.writer.0);
 }
 
 /// `POST restore/error`: the status and body of the answer.
@@ -169,7 +87,7 @@ pub fn restore_error(
 
 /// Whether the runtime is between its restore and its first `GET next` (its after-restore hooks).
 pub fn restoring(shared: &Shared) -> bool {
-    shared.config.snapstart_pause.is_some() && shared.snapstart.inner().restored_at.is_some()
+    shared.config.snapstart_pause.is_some() && shared.snapstart.restored_for().is_some()
 }
 
 /// The restore failed with `body` (the error JSON): what `restore/error` does, and `init/error`
@@ -181,7 +99,7 @@ pub fn fail_restore(
     body: Vec<u8>,
     error_type: &str,
 ) -> Option<(u16, String)> {
-    let restored_for = shared.snapstart.inner().restored_at.map(|t| t.elapsed());
+    let restored_for = shared.snapstart.restored_for();
     let mut st = shared.lock();
     if st.runtime.generation != generation {
         return None;
@@ -195,7 +113,7 @@ pub fn fail_restore(
             ),
         ));
     };
-    shared.snapstart.inner().restored_at = None;
+    shared.snapstart.restore_failed();
     st.runtime.init_failed_at = Some(Instant::now());
     st.stats.init_errors += 1;
     // As for an init error, the invocation that was waiting for this environment gets the error.

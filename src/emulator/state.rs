@@ -1,34 +1,18 @@
 //! The state every emulator thread shares: the invocations waiting, the ones the runtime holds,
-//! which runtime process (generation) is current, and the channel each caller waits on.
+//! which runtime process (generation) is current, and the channel each caller waits on. The
+//! layer under runtime_api, supervisor and the fronts: it calls none of them.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::config::EmulatorConfig;
+use super::http::{close_stream, SharedStream};
 use super::platform_log::PlatformLog;
 use super::reply::ReplySink;
-use super::EmulatorConfig;
-
-/// What the caller of an invoke receives, in order. A buffered answer is one `Complete`; a
-/// streamed one is `StreamStart`, any number of `StreamChunk`s, and `StreamEnd`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
-    Complete {
-        body: Vec<u8>,
-        content_type: String,
-        /// `Some("Unhandled")` for an invocation error (Lambda's `X-Amz-Function-Error`).
-        function_error: Option<String>,
-    },
-    StreamStart {
-        content_type: String,
-    },
-    StreamChunk(Vec<u8>),
-    StreamEnd {
-        /// Set when the function failed mid-stream: (error type, error body JSON).
-        error: Option<(String, String)>,
-    },
-}
+use super::snapstart_state::SnapStartState;
 
 /// An invocation accepted by the invoke API.
 #[derive(Debug)]
@@ -75,7 +59,7 @@ pub struct RuntimeState {
 /// reading, and whoever queues an invocation writes it straight to this socket.
 #[derive(Debug)]
 pub struct ParkedNext {
-    pub writer: super::http::SharedStream,
+    pub writer: SharedStream,
     pub generation: u64,
 }
 
@@ -95,7 +79,7 @@ pub struct State {
     /// supervisor replaces it once it holds none.
     pub recycle: bool,
     /// The current generation's Runtime API listener.
-    pub listener: Option<super::supervisor::ListenerHandle>,
+    pub listener: Option<ListenerHandle>,
     pub stopping: bool,
     pub stats: Stats,
 }
@@ -120,7 +104,7 @@ pub struct Shared {
     supervisor: Condvar,
     connections: Mutex<(u64, HashMap<u64, TcpStream>)>,
     /// SnapStart's restore bookkeeping (unused unless `config.snapstart_pause` is set).
-    pub snapstart: super::snapstart::SnapStartState,
+    pub snapstart: SnapStartState,
 }
 
 impl Shared {
@@ -165,23 +149,6 @@ impl Shared {
         self.lock().stats
     }
 
-    /// Queues an invocation (in arrival order) and wakes the runtime's `GET next`; `false` when
-    /// the emulator is stopping.
-    pub fn enqueue(&self, inv: Invocation) -> bool {
-        let mut st = self.lock();
-        if st.stopping {
-            return false;
-        }
-        st.queue.push_back(inv);
-        super::runtime_api::dispatch(self, &mut st);
-        let start_runtime = !st.child_running;
-        drop(st);
-        if start_runtime {
-            self.wake_supervisor();
-        }
-        true
-    }
-
     /// Asks for a fresh runtime (`serve --watch`). A runtime the emulator does not start
     /// (external mode) is not its to replace.
     pub fn recycle(&self) {
@@ -221,48 +188,21 @@ impl Shared {
     pub fn close_connections(&self) {
         let c = self.connections.lock().unwrap_or_else(|p| p.into_inner());
         for s in c.1.values() {
-            super::close_stream(s);
+            close_stream(s);
         }
     }
 }
 
-/// The runtimes serving one function (`--instances N`): each has its own queue, supervisor and
-/// runtime process, as each Lambda execution environment is separate. The lock makes choosing
-/// an instance and queueing on it one step: two requests arriving at once on two connections
-/// would otherwise both see the same idle instance and queue behind each other.
-pub struct Instances(pub Vec<Arc<Shared>>, Mutex<()>);
+/// The accept thread of one generation's Runtime API, stopped by a flag and a wake-up connect.
+#[derive(Debug)]
+pub struct ListenerHandle {
+    pub stop: Arc<AtomicBool>,
+    pub addr: SocketAddr,
+}
 
-impl Instances {
-    pub fn new(all: Vec<Arc<Shared>>) -> Self {
-        Instances(all, Mutex::new(()))
-    }
-
-    /// Queues `inv` on the least busy instance; false once the emulator is stopping.
-    pub fn enqueue(&self, inv: Invocation) -> bool {
-        let _dispatching = self.1.lock().unwrap_or_else(|p| p.into_inner());
-        self.pick().enqueue(inv)
-    }
-
-    /// The instance for the next invocation: the least busy, the first among equals, so that a
-    /// lone caller keeps reaching the same warm runtime (as Lambda reuses an idle environment)
-    /// and concurrent callers spread over the others (as Lambda scales out).
-    fn pick(&self) -> &Arc<Shared> {
-        let first = &self.0[0];
-        if self.0.len() == 1 {
-            return first;
-        }
-        let mut best = first;
-        let mut best_load = first.load();
-        for s in &self.0[1..] {
-            if best_load == 0 {
-                break;
-            }
-            let load = s.load();
-            if load < best_load {
-                best = s;
-                best_load = load;
-            }
-        }
-        best
+impl ListenerHandle {
+    pub fn retire(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
     }
 }

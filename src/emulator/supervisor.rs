@@ -8,16 +8,18 @@
 //! take the `Child` away from us).
 
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::answer::Reply;
 use super::environment::lambda_environment;
 use super::errors;
+use super::listen::accept_loop;
 use super::runtime_api;
-use super::state::{InFlight, Reply, RuntimeState, Shared, State};
+use super::state::{InFlight, ListenerHandle, RuntimeState, Shared, State};
 
 const EXIT_POLL: Duration = Duration::from_millis(20);
 const IDLE_WAIT: Duration = Duration::from_secs(1);
@@ -25,20 +27,6 @@ const IDLE_WAIT: Duration = Duration::from_secs(1);
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// After `init/error`, the runtime gets this long to print and exit by itself before it is killed.
 const INIT_ERROR_GRACE: Duration = Duration::from_millis(500);
-
-/// The accept thread of one generation's Runtime API, stopped by a flag and a wake-up connect.
-#[derive(Debug)]
-pub struct ListenerHandle {
-    stop: Arc<AtomicBool>,
-    addr: SocketAddr,
-}
-
-impl ListenerHandle {
-    fn retire(self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
-    }
-}
 
 /// Opens the Runtime API for an externally started runtime (no command).
 pub fn open_runtime_api(shared: &Arc<Shared>) -> io::Result<()> {
@@ -59,7 +47,7 @@ fn bind_runtime_api(shared: &Arc<Shared>, st: &mut State) -> io::Result<String> 
         std::thread::Builder::new()
             .name("lambda-rapid-runtime-api".into())
             .spawn(move || {
-                super::accept_loop(listener, &stop, &shared, move |shared, stream| {
+                accept_loop(listener, &stop, &shared, move |shared, stream| {
                     runtime_api::serve_connection(shared, stream, generation)
                 })
             })?;

@@ -1,4 +1,5 @@
-//! A Runtime API server for `npm run bench`: it feeds invocations one at a time to a runtime and
+//! A Runtime API server for `npm run bench` (pure Rust, tested without Node; its bindings are
+//! benchmark/native): it feeds invocations one at a time to a runtime and
 //! times them on the server side, where no client can hide its own cost.
 //!
 //! One thread per connection, blocking sockets, no allocation beyond what a request needs. The
@@ -16,6 +17,9 @@
 //! `{"id":"ev-<n>","requestId":"<its own request id>"}`, so an answer posted for the wrong
 //! invocation fails the run.
 
+mod lean;
+pub use lean::{raw_echo_loop_lean, LeanConnection};
+
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -23,7 +27,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const API: &str = "/2018-06-01/runtime";
+pub(crate) const API: &str = "/2018-06-01/runtime";
 const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:bench-function";
 const ACCEPTED: &[u8] =
     b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"OK\"}";
@@ -541,7 +545,7 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-struct Head {
+pub(crate) struct Head {
     method: String,
     path: String,
     content_length: Option<usize>,
@@ -549,11 +553,11 @@ struct Head {
     expect_continue: bool,
     close: bool,
     error_type: Option<String>,
-    request_id: Option<String>,
+    pub(crate) request_id: Option<String>,
 }
 
 /// Reads a request line and headers; `None` when the client closed the connection.
-fn read_head(reader: &mut impl BufRead, line: &mut String) -> std::io::Result<Option<Head>> {
+pub(crate) fn read_head(reader: &mut impl BufRead, line: &mut String) -> std::io::Result<Option<Head>> {
     line.clear();
     if reader.read_line(line)? == 0 {
         return Ok(None);
@@ -602,7 +606,7 @@ fn read_head(reader: &mut impl BufRead, line: &mut String) -> std::io::Result<Op
 
 /// Reads a sized or chunked body (trailers skipped); `first_byte` is called when the first
 /// body byte is available.
-fn read_body(
+pub(crate) fn read_body(
     reader: &mut impl BufRead,
     head: &Head,
     line: &mut String,
@@ -653,92 +657,6 @@ fn read_body(
             reader.read_exact(&mut body)?;
         }
         Ok(body)
-    }
-}
-
-/// The raw Rust loop: the physical limit of the transport. It runs lambda-rapid's own
-/// Runtime API client (same connection handling, same parsing) and echoes every event back,
-/// with no JavaScript at all.
-pub fn raw_echo_loop(endpoint: &str) -> Result<(), crate::error::RuntimeApiError> {
-    let client = crate::client::RuntimeApiClient::new(endpoint)?;
-    let mut inv = client.next_invocation()?;
-    loop {
-        client.post_response(&inv.request_id, inv.body.as_bytes())?;
-        inv = client.next_invocation()?;
-    }
-}
-
-/// A Runtime API connection without an HTTP library: one blocking socket, each request written
-/// with a single `write`, no connection probing. For measuring what the transport costs with
-/// nothing but the protocol itself (benchmark diagnostics only: no retries, no timeouts).
-pub struct LeanConnection {
-    writer: TcpStream,
-    reader: BufReader<TcpStream>,
-    line: String,
-    next_request: String,
-    post_prefix: String,
-    authority: String,
-    out: Vec<u8>,
-}
-
-impl LeanConnection {
-    pub fn connect(endpoint: &str) -> std::io::Result<LeanConnection> {
-        let rest = endpoint.trim_start_matches("http://");
-        let (authority, prefix) = match rest.find('/') {
-            Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
-            None => (rest, ""),
-        };
-        let stream = TcpStream::connect(authority)?;
-        stream.set_nodelay(true)?;
-        Ok(LeanConnection {
-            writer: stream.try_clone()?,
-            reader: BufReader::with_capacity(64 * 1024, stream),
-            line: String::new(),
-            next_request: format!("GET {prefix}{API}/invocation/next HTTP/1.1\r\nHost: {authority}\r\n\r\n"),
-            post_prefix: format!("POST {prefix}{API}/invocation/"),
-            authority: authority.to_string(),
-            out: Vec::with_capacity(64 * 1024),
-        })
-    }
-
-    /// GET next: the request id and the event.
-    pub fn next_invocation(&mut self) -> std::io::Result<(String, Vec<u8>)> {
-        self.writer.write_all(self.next_request.as_bytes())?;
-        let head = read_head(&mut self.reader, &mut self.line)?
-            .ok_or_else(|| std::io::Error::other("the Runtime API closed the connection"))?;
-        let body = read_body(&mut self.reader, &head, &mut self.line, || {})?;
-        let id = head
-            .request_id
-            .ok_or_else(|| std::io::Error::other("no Lambda-Runtime-Aws-Request-Id"))?;
-        Ok((id, body))
-    }
-
-    /// POST the response, headers and body in one write, and read the answer.
-    pub fn respond(&mut self, id: &str, body: &[u8]) -> std::io::Result<()> {
-        self.out.clear();
-        write!(
-            self.out,
-            "{}{id}/response HTTP/1.1\r\nHost: {}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            self.post_prefix,
-            self.authority,
-            body.len()
-        )?;
-        self.out.extend_from_slice(body);
-        self.writer.write_all(&self.out)?;
-        let head = read_head(&mut self.reader, &mut self.line)?
-            .ok_or_else(|| std::io::Error::other("the Runtime API closed the connection"))?;
-        read_body(&mut self.reader, &head, &mut self.line, || {})?;
-        Ok(())
-    }
-}
-
-/// The raw loop over `LeanConnection`: the gap to `raw_echo_loop` is the HTTP client's cost.
-pub fn raw_echo_loop_lean(endpoint: &str) -> std::io::Result<()> {
-    let mut conn = LeanConnection::connect(endpoint)?;
-    loop {
-        let (id, body) = conn.next_invocation()?;
-        conn.respond(&id, &body)?;
     }
 }
 

@@ -23,17 +23,15 @@ use crate::endpoint::base_url;
 use crate::error::{ErrorCode, RuntimeApiError};
 use crate::invocation::Invocation;
 
-mod polled_next;
 pub mod queued_post;
 mod transport;
-pub use polled_next::{PolledNext, PolledNextChannel, Step, Want};
 use transport::{RapidConnector, Staleness};
 
 /// Largest body we read from the Runtime API: Lambda's own payload limits are 6 MB (buffered)
 /// and 200 MB (streamed), so this only stops a runaway server.
-const MAX_BODY: u64 = 256 * 1024 * 1024;
+pub(crate) const MAX_BODY: u64 = 256 * 1024 * 1024;
 const API_VERSION: &str = "2018-06-01";
-const USER_AGENT: &str = "lambda-rapid/0.1";
+pub(crate) const USER_AGENT: &str = "lambda-rapid/0.1";
 
 pub struct RuntimeApiClient {
     agent: Agent,
@@ -70,7 +68,7 @@ impl RuntimeApiClient {
         })
     }
 
-    /// GET next's URL, for a [`PolledNextChannel`] to the same Runtime API.
+    /// GET next's URL, for the event loop's GET to the same Runtime API (src/next/polled.rs).
     pub fn next_url(&self) -> &str {
         &self.next_url
     }
@@ -166,8 +164,8 @@ impl RuntimeApiClient {
 type Answer = ureq::http::Response<ureq::Body>;
 
 /// GET next's answer as an invocation, or the Runtime API's refusal (a status that is not 2xx).
-/// Shared by the blocking client and the event loop's (polled_next.rs).
-fn invocation_from_answer(
+/// Shared by the blocking client and the event loop's (src/next/polled.rs).
+pub(crate) fn invocation_from_answer(
     status: u16,
     headers: &ureq::http::HeaderMap,
     body: Vec<u8>,
@@ -298,6 +296,8 @@ fn ascii_json(value: &str) -> String {
     out
 }
 
+#[cfg(test)]
+pub(crate) mod wire_server;
 #[cfg(test)]
 mod wire_tests;
 

@@ -1,6 +1,6 @@
 //! GET next on the JS thread's own event loop, with no thread in between: the request goes out
 //! from the JS thread, libuv's loop watches the socket (a `uv_poll_t`) alongside everything
-//! else the process waits on, and the answer is read and parsed (src/client/polled_next.rs)
+//! else the process waits on, and the answer is read and parsed (src/next/polled.rs)
 //! on the JS thread when it arrives. The promise settles in the poll phase, as an `AsyncTask`'s
 //! or a threadsafe function's does, so the event-loop contract is unchanged; what goes away
 //! is waking a second thread to send the GET and that thread waking the JS thread back
@@ -11,7 +11,7 @@
 //! [`LoopNext::new`] return `None`, and the client keeps its long-poll thread.
 //!
 //! Everything here runs on the JS thread. One GET at a time: a second `next()` while one is
-//! pending goes to the long-poll thread (src/lib.rs).
+//! pending goes to the long-poll thread (src/next/mod.rs chooses).
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CStr};
@@ -24,12 +24,10 @@ use std::sync::OnceLock;
 use napi::bindgen_prelude::*;
 use napi::sys;
 
-use crate::client::{PolledNext, PolledNextChannel, Step, Want};
+use super::polled::{PolledNext, PolledNextChannel, Step, Want};
+use super::Convert;
 use crate::error::{ErrorCode, RuntimeApiError};
 use crate::invocation::Invocation;
-
-/// Makes the promise's value, or the error it is rejected with, on the JS thread.
-pub type Convert = fn(&Env, std::result::Result<Invocation, RuntimeApiError>) -> Result<sys::napi_value>;
 
 /// The GET-next machinery of one client.
 pub struct LoopNext {

@@ -1,11 +1,11 @@
 //! GET next without a thread: the request and its answer over a non-blocking socket, advanced by
-//! whoever watches that socket. In Node that is libuv's own loop (src/event_loop.rs), so the
+//! whoever watches that socket. In Node that is libuv's own loop (src/next/on_loop.rs), so the
 //! event's arrival wakes the JS thread directly, with no thread in between to wake first and
 //! no hop back (docs/wire-protocol.md has the measurements).
 //!
 //! The HTTP is ureq's: its sans-IO protocol layer (`ureq-proto`) writes the request and parses
 //! the answer; this module only moves bytes between it and the socket. Connection handling
-//! follows the blocking client's (src/client.rs): one kept-alive connection with TCP_NODELAY,
+//! follows the blocking client's (src/client/mod.rs): one kept-alive connection with TCP_NODELAY,
 //! and a GET whose connection closes before any byte of an answer is sent once more on a new
 //! connection (the server closed it while idle, or dropped the GET it held). This connection is
 //! GET next's own: the posts keep theirs in the blocking client's pool.
@@ -24,7 +24,7 @@ use ureq::http::{Request, Response, Uri};
 use ureq_proto::client::state::{RecvBody, RecvResponse};
 use ureq_proto::client::{Call, RecvBodyResult, RecvResponseResult, SendRequestResult};
 
-use super::{invocation_from_answer, still_open, MAX_BODY, USER_AGENT};
+use crate::client::{invocation_from_answer, still_open, MAX_BODY, USER_AGENT};
 use crate::error::{ErrorCode, RuntimeApiError};
 use crate::invocation::Invocation;
 
@@ -396,7 +396,7 @@ impl PolledNext {
     }
 
     /// The connection closed before any byte of an answer: the request goes once more, on a
-    /// new connection (the blocking client's policy, src/client.rs). Once bytes of the answer
+    /// new connection (the blocking client's policy, src/client/mod.rs). Once bytes of the answer
     /// arrived, the break is the answer's: the Runtime API may have handed the event out, so it
     /// is reported as such (how far the head got) and not sent again.
     fn retry_or_fail(&mut self, e: io::Error) -> Result<Phase, RuntimeApiError> {

@@ -1,10 +1,13 @@
-//! GET next over a non-blocking socket (src/client/polled_next.rs), driven here by poll(2) as
-//! libuv drives it in Node, against the same std-TcpListener server as the blocking client.
+//! GET next over a non-blocking socket (src/next/polled.rs), driven here by poll(2) as libuv
+//! drives it in Node, against the same Runtime API as the blocking client
+//! (src/client/wire_server.rs).
 
 use std::net::TcpListener;
+use std::thread;
 
-use super::*;
-use crate::client::{PolledNextChannel, Step, Want};
+use super::polled::{PolledNextChannel, Step, Want};
+use crate::client::wire_server::*;
+use crate::error::ErrorCode;
 use crate::error::RuntimeApiError;
 use crate::invocation::Invocation;
 
@@ -155,7 +158,7 @@ fn a_get_whose_connection_closes_unanswered_is_sent_once_more() {
     assert_eq!(seen.iter().map(|s| s.connection).collect::<Vec<_>>(), [0, 0, 1]);
     // One retry only: a server that never answers fails the GET.
     let closing = Server::start(|_, _| Answer::Close);
-    let err = polled_next(&mut super::polled::channel(&closing)).unwrap_err();
+    let err = polled_next(&mut self::channel(&closing)).unwrap_err();
     assert_eq!(err.code, ErrorCode::Unreachable, "{err}");
     assert_eq!(closing.seen().len(), 2, "one attempt and one retry");
 }
@@ -220,7 +223,7 @@ fn waits_as_long_as_the_api_holds_the_get() {
 
 #[test]
 fn a_kept_connection_the_server_closes_is_noticed_while_idle() {
-    // What the event loop's watch on an idle connection relies on (src/next_on_loop.rs).
+    // What the event loop's watch on an idle connection relies on (src/next/on_loop.rs).
     let server = Server::start(|seen, index| {
         if index == 0 {
             // Answered, then closed: as a server dropping an idle keep-alive connection.
@@ -264,15 +267,7 @@ fn what_the_official_clients_serve_is_served() {
     let mut channel = channel(&server);
     for want in tolerated_answers() {
         let inv = polled_next(&mut channel).expect("served");
-        assert_eq!(
-            (
-                inv.request_id.as_str(),
-                inv.invoked_function_arn.as_str(),
-                inv.deadline_ms
-            ),
-            (want.id, want.arn, want.deadline)
-        );
-        assert_eq!(inv.client_context.as_deref(), want.client_context);
+        assert_tolerated(&inv, &want);
     }
 }
 
@@ -283,14 +278,7 @@ fn a_break_inside_the_answer_head_is_reported_as_such() {
         (Answer::RawThenReset(part.clone()), "reset"),
         (Answer::RawThenClose(part.clone()), "closed"),
     ] {
-        let answer = std::sync::Mutex::new(Some(answer));
-        let server = Server::start(move |seen, index| {
-            answer
-                .lock()
-                .expect("lock")
-                .take()
-                .unwrap_or_else(|| lambda_like(seen, index))
-        });
+        let server = Server::first_then_lambda_like(answer);
         let err = polled_next(&mut channel(&server)).unwrap_err();
         assert_eq!(err.code, ErrorCode::Protocol, "{err}");
         assert!(
