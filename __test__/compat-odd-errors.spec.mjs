@@ -108,15 +108,20 @@ function assertPost(r, [type, message, trace, cause], what) {
   }
 }
 
-// 3.x with AWS_LAMBDA_LOG_FORMAT=JSON: its JSON record of an Error whose getter throws throws
-// too (util.format after JSON.stringify failed), and that error ('boom') is what it posts.
+// 3.x with AWS_LAMBDA_LOG_FORMAT=JSON: on Node 20 its JSON record of an Error whose getter
+// throws throws too (util.format after JSON.stringify failed), and that error ('boom') is what it
+// posts. From Node 22 util.format survives the getter, and 3.3.0 posts the usual bodies (recorded
+// on Node 22.23: the same as without JSON logs).
 const GETTERS = ['message-getter-throws', 'name-getter-throws', 'stack-getter-throws'];
-const JSON_3 = { ...EXPECTED[3], ...Object.fromEntries(GETTERS.map((k) => [k, ['Error', 'boom', 'Error: boom', ['Error', 'boom']]])) };
+const FORMAT_THROWS = Number(process.versions.node.split('.')[0]) < 22;
+const JSON_3 = FORMAT_THROWS
+  ? { ...EXPECTED[3], ...Object.fromEntries(GETTERS.map((k) => [k, ['Error', 'boom', 'Error: boom', ['Error', 'boom']]])) }
+  : EXPECTED[3];
 
 async function runAll(t, version, handler, hows, { env, expected = EXPECTED[version] } = {}) {
   const fn = await launch(t, { handler, version, env });
   const skipped = { ...OFFICIAL_CRASHES[version] };
-  if (env && version === 3) skipped.sync = [...skipped.sync, ...GETTERS];
+  if (env && version === 3 && FORMAT_THROWS) skipped.sync = [...skipped.sync, ...GETTERS];
   for (const how of hows) {
     for (const [kind, want] of Object.entries(expected)) {
       if (isOfficial(version) && (skipped.all?.includes(kind) || skipped[how]?.includes(kind))) continue;
