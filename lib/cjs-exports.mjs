@@ -20,15 +20,11 @@
 // any changed, or the index was written by another Node version, the whole index is ignored
 // and Node lexes as usual. `require` is never touched. Without an index there is no hook at all.
 import { builtin } from './builtin.mjs';
-import { CJS_EXPORTS_INDEX } from './compile-cache.mjs';
+import { CJS_EXPORTS_INDEX, RECORD_CJS_EXPORTS_ENV } from './compile-cache.mjs';
 
 const fs = builtin('node:fs');
 const path = builtin('node:path');
 
-/** The index's file name inside the cache directory. */
-export const INDEX_NAME = CJS_EXPORTS_INDEX;
-/** Set by `warm` in the runtime it starts: the file to write the index to. */
-export const RECORD_ENV = 'LAMBDA_RAPID_RECORD_CJS_EXPORTS';
 
 const nodeModule = () => builtin('node:module');
 const canHook = () => typeof nodeModule().registerHooks === 'function';
@@ -42,7 +38,7 @@ const canHook = () => typeof nodeModule().registerHooks === 'function';
 export function useCjsExports(cacheDir, env = process.env) {
   try {
     if (!canHook() || env.LAMBDA_RAPID_COMPILE_CACHE === '0') return noop;
-    const done = env[RECORD_ENV] ? record(env[RECORD_ENV]) : serve(path.join(cacheDir, INDEX_NAME));
+    const done = env[RECORD_CJS_EXPORTS_ENV] ? record(env[RECORD_CJS_EXPORTS_ENV]) : serve(path.join(cacheDir, CJS_EXPORTS_INDEX));
     return () => done().catch(() => undefined);
   } catch {
     return noop;

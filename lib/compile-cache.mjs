@@ -30,6 +30,8 @@ const path = builtin('node:path');
 export const CACHE_DIR_NAME = '.lambda-rapid-cache';
 /** lib/cjs-exports.mjs's index, when `warm` found CommonJS imported by ES modules. */
 export const CJS_EXPORTS_INDEX = 'cjs-exports.json';
+/** Set by `warm` in the runtime it starts: the file lib/cjs-exports.mjs writes that index to. */
+export const RECORD_CJS_EXPORTS_ENV = 'LAMBDA_RAPID_RECORD_CJS_EXPORTS';
 
 /** Where the cache of the function in `taskRoot` lives. */
 export const compileCacheDir = (taskRoot) => path.join(taskRoot, CACHE_DIR_NAME);

@@ -24,10 +24,7 @@ import { builtin } from './builtin.mjs';
 import { mode as processMode } from './mode.mjs';
 import { Errors } from './errors.mjs';
 import { verboseLogger } from './logging.mjs';
-import { compileCacheDir, useCompileCache } from './compile-cache.mjs';
-
-// lib/cjs-exports.mjs's RECORD_ENV (not imported from there: see loadHandler).
-const RECORD_CJS_EXPORTS = 'LAMBDA_RAPID_RECORD_CJS_EXPORTS';
+import { compileCacheDir, useCompileCache, RECORD_CJS_EXPORTS_ENV } from './compile-cache.mjs';
 
 // Built-ins through getBuiltinModule, not ESM imports: this runs on every cold start
 // (lib/builtin.mjs has the measurements).
@@ -77,7 +74,7 @@ export async function loadHandler({ taskRoot, handlerString, mode = processMode,
   // whose module loads only when `warm` wrote an index (or is writing one): a cold start
   // without one pays nothing for it.
   const cache = useCompileCache(taskRoot);
-  const loaded = cache?.cjsExportsIndex || process.env[RECORD_CJS_EXPORTS]
+  const loaded = cache?.cjsExportsIndex || process.env[RECORD_CJS_EXPORTS_ENV]
     ? (await import('./cjs-exports.mjs')).useCjsExports(compileCacheDir(taskRoot))
     : async () => undefined;
   let userModule;

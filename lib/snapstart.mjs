@@ -34,26 +34,18 @@ export class HookError extends Error {
 }
 
 /** Runs the before-snapshot hooks, last registered first; rejects with a HookError. */
-export async function runBeforeSnapshot() {
-  const hooks = [...snapStartHooks().beforeSnapshot].reverse();
-  for (const hook of hooks) {
-    try {
-      await hook();
-    } catch (err) {
-      throw new HookError('beforeSnapshot', err);
-    }
-  }
-  return hooks.length;
-}
+export const runBeforeSnapshot = () => runHooks([...snapStartHooks().beforeSnapshot].reverse(), 'beforeSnapshot');
 
 /** Runs the after-restore hooks, first registered first; rejects with a HookError. */
-export async function runAfterRestore() {
-  const hooks = [...snapStartHooks().afterRestore];
+export const runAfterRestore = () => runHooks([...snapStartHooks().afterRestore], 'afterRestore');
+
+// Each hook awaited in turn; the first that fails ends the phase. Resolves with how many ran.
+async function runHooks(hooks, phase) {
   for (const hook of hooks) {
     try {
       await hook();
     } catch (err) {
-      throw new HookError('afterRestore', err);
+      throw new HookError(phase, err);
     }
   }
   return hooks.length;

@@ -7,8 +7,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import { compileCacheDir, hasCompileCache } from './compile-cache.mjs';
-import { INDEX_NAME, RECORD_ENV } from './cjs-exports.mjs';
+import { CJS_EXPORTS_INDEX, compileCacheDir, hasCompileCache, RECORD_CJS_EXPORTS_ENV } from './compile-cache.mjs';
 
 const INIT_TIMEOUT_MS = 120_000;
 
@@ -78,7 +77,7 @@ function runRuntime({ handler, taskRoot, dir, env, port }) {
       LAMBDA_TASK_ROOT: taskRoot,
       NODE_COMPILE_CACHE: dir,
       // And the export names of the CommonJS modules the function's ES modules import.
-      [RECORD_ENV]: `${dir}/${INDEX_NAME}`,
+      [RECORD_CJS_EXPORTS_ENV]: `${dir}/${CJS_EXPORTS_INDEX}`,
       // One runtime, not a worker per CPU: the workers would load the same modules.
       AWS_LAMBDA_NODEJS_WORKER_COUNT: '1',
     },
